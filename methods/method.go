@@ -1,0 +1,171 @@
+// Package methods holds the continual-learning methods and their registry.
+//
+// A method is a Go type registered by name with Register (the database/sql
+// driver pattern); a new method is one file with one Register call in an
+// init function. The training loop belongs to the harness (package bench):
+// a method only implements hooks, and embeds Base for the ones it does not
+// need.
+package methods
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/sleepbench/sleepbench/models"
+)
+
+// TaskData is a method's view of one task's data.
+type TaskData interface {
+	// Index is the task's position in the sequence, from 0.
+	Index() int
+	// Name is the task's domain name.
+	Name() string
+	// Sample draws n training examples at random as one batch.
+	Sample(rng *rand.Rand, n int) (*models.Batch, error)
+	// Validation draws n examples from the validation split (for tuning,
+	// never the test split).
+	Validation(rng *rand.Rand, n int) (*models.Batch, error)
+}
+
+// TrainConfig is the wake-time training setup the harness uses; methods
+// read it to size their own work (a sleep budget, a replay batch).
+type TrainConfig struct {
+	BatchSize    int     // rows per training batch
+	StepsPerTask int     // optimiser steps per task
+	LR           float64 // base (peak) learning rate
+}
+
+// Env is what a method sees of the run: the model, a way to take an
+// optimiser step, the data of every task seen so far, and a seeded RNG.
+type Env struct {
+	Model models.Model
+	// Step runs forward and backward on b, lets the method's AddPenalty
+	// hook run, clips, and takes an optimiser step at learning rate lr.
+	// It returns the batch loss (without penalty).
+	Step  func(b *models.Batch, opt models.ForwardOptions, lr float64) (float64, error)
+	Cfg   TrainConfig
+	RNG   *rand.Rand
+	Tasks []TaskData // tasks seen so far, including the current one
+	// Logf reports progress; never nil (the harness passes a no-op).
+	Logf func(format string, args ...any)
+}
+
+// Method is a continual-learning method. The harness calls, per task:
+// BeginTask once, then for every training step TrainBatch (to shape the
+// batch), the model's forward/backward, AddPenalty, the optimiser step;
+// and EndTask once after the task's last step.
+type Method interface {
+	// BeginTask runs before the first step of task t.
+	BeginTask(env *Env, t TaskData) error
+	// TrainBatch returns the batch to train on, given the task's batch b
+	// (replay mixes memory in). It may return b itself.
+	TrainBatch(env *Env, b *models.Batch) (*models.Batch, error)
+	// AddPenalty adds a regulariser's gradient to env.Model.Grads() and
+	// returns its value (EWC's quadratic penalty); 0 for none.
+	AddPenalty(env *Env) float64
+	// EndTask runs after the last step of task t (Fisher, buffer, sleep).
+	EndTask(env *Env, t TaskData) error
+}
+
+// Base implements every hook as a no-op; embed it and override the hooks
+// a method needs.
+type Base struct{}
+
+// BeginTask does nothing.
+func (Base) BeginTask(*Env, TaskData) error { return nil }
+
+// TrainBatch returns b unchanged.
+func (Base) TrainBatch(_ *Env, b *models.Batch) (*models.Batch, error) { return b, nil }
+
+// AddPenalty adds nothing.
+func (Base) AddPenalty(*Env) float64 { return 0 }
+
+// EndTask does nothing.
+func (Base) EndTask(*Env, TaskData) error { return nil }
+
+// Config holds a method's settings as name → value strings (from flags or
+// a config file); each method parses the keys it knows with the helpers
+// below and must reject unknown keys.
+type Config map[string]string
+
+// Factory builds a method from its config.
+type Factory func(cfg Config) (Method, error)
+
+// Info describes a registered method.
+type Info struct {
+	Name     string
+	Summary  string            // one line
+	Defaults map[string]string // documented default settings
+	New      Factory
+}
+
+// Registry maps method names to factories. The package-level Default
+// registry is filled by init functions (like database/sql drivers); a
+// harness may also build its own.
+type Registry struct {
+	mu sync.RWMutex
+	m  map[string]Info
+}
+
+// Default is the registry that Register fills.
+var Default = &Registry{}
+
+// Register adds a method to the Default registry. It panics on a
+// duplicate or empty name, since that is a programming error caught at
+// init.
+func Register(info Info) { Default.Register(info) }
+
+// Register adds info to r.
+func (r *Registry) Register(info Info) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if info.Name == "" || info.New == nil {
+		panic("methods: Register needs a name and a factory")
+	}
+	if r.m == nil {
+		r.m = map[string]Info{}
+	}
+	if _, dup := r.m[info.Name]; dup {
+		panic("methods: Register called twice for " + info.Name)
+	}
+	r.m[info.Name] = info
+}
+
+// Names lists the registered method names, sorted.
+func (r *Registry) Names() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	names := make([]string, 0, len(r.m))
+	for n := range r.m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Lookup returns the Info of a registered method.
+func (r *Registry) Lookup(name string) (Info, error) {
+	r.mu.RLock()
+	info, ok := r.m[name]
+	r.mu.RUnlock()
+	if !ok {
+		return Info{}, fmt.Errorf("unknown method %q (registered: %s)", name, strings.Join(r.Names(), ", "))
+	}
+	return info, nil
+}
+
+// New builds the method called name with cfg.
+func (r *Registry) New(name string, cfg Config) (Method, error) {
+	info, err := r.Lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	m, err := info.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("method %s: %w", name, err)
+	}
+	return m, nil
+}
