@@ -169,3 +169,6 @@ func (r *Registry) New(name string, cfg Config) (Method, error) {
 	}
 	return m, nil
 }
+
+// New builds the method called name from the Default registry.
+func New(name string, cfg Config) (Method, error) { return Default.New(name, cfg) }

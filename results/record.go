@@ -6,6 +6,12 @@
 // records the harness writes.
 package results
 
+import (
+	"errors"
+	"fmt"
+	"math"
+)
+
 // SchemaVersion is written into every result file; readers reject others.
 const SchemaVersion = "1"
 
@@ -41,4 +47,116 @@ type Run struct {
 	Tokens       int64   `json:"tokens"`
 	WallSeconds  float64 `json:"wall_seconds"`
 	PeakMemBytes uint64  `json:"peak_mem_bytes"`
+}
+
+// Protocol names, as written in Run.Protocol.
+const (
+	ProtocolSequence    = "sequence"
+	ProtocolDormancy    = "dormancy"
+	ProtocolCompression = "compression"
+)
+
+// Transform names, the keys of Run.Compression.
+const (
+	TransformNone    = "none"
+	TransformPrune30 = "prune30"
+	TransformINT4    = "int4"
+)
+
+// NumTasks is the number of tasks (columns) of R, 0 when R is empty.
+func (r *Run) NumTasks() int {
+	if len(r.R) == 0 {
+		return 0
+	}
+	return len(r.R[0])
+}
+
+// Validate checks that a run record is well formed: the schema version,
+// the names, the shape of R (rows 0..T, plus row T+1 exactly when
+// NextDay), Loss mirroring R, and accuracies that are fractions in [0, 1].
+// It says which field, row or column is at fault.
+func (r *Run) Validate() error {
+	if r.SchemaVersion != SchemaVersion {
+		return fmt.Errorf("schema_version %q, this build reads %q", r.SchemaVersion, SchemaVersion)
+	}
+	for _, f := range []struct{ name, v string }{
+		{"protocol", r.Protocol}, {"model", r.Model}, {"method", r.Method},
+	} {
+		if f.v == "" {
+			return fmt.Errorf("field %s is empty", f.name)
+		}
+	}
+	if len(r.R) > 0 {
+		T := len(r.R[0])
+		if T == 0 {
+			return errors.New("accuracy matrix R: row 0 has no columns")
+		}
+		want := T + 1
+		if r.NextDay {
+			want++
+		}
+		if len(r.R) != want {
+			return fmt.Errorf("accuracy matrix R has %d rows, want %d for %d tasks (next_day=%t)", len(r.R), want, T, r.NextDay)
+		}
+		if r.Protocol == ProtocolSequence && len(r.Tasks) != T {
+			return fmt.Errorf("tasks names %d tasks but R has %d columns", len(r.Tasks), T)
+		}
+		if err := checkAccuracies("R", r.R, T); err != nil {
+			return err
+		}
+		if len(r.Loss) > 0 {
+			if len(r.Loss) != len(r.R) {
+				return fmt.Errorf("loss has %d rows, R has %d", len(r.Loss), len(r.R))
+			}
+			for i, row := range r.Loss {
+				if len(row) != T {
+					return fmt.Errorf("loss row %d has %d columns, want %d", i, len(row), T)
+				}
+			}
+		}
+	} else {
+		if r.Protocol == ProtocolSequence {
+			return errors.New("sequence run has no accuracy matrix R")
+		}
+		if r.NextDay {
+			return errors.New("next_day is set but R is empty")
+		}
+	}
+	if r.Protocol == ProtocolDormancy && len(r.Days) < 2 {
+		return fmt.Errorf("dormancy run has %d days of accuracy, want at least 2 (day 0 and a last day)", len(r.Days))
+	}
+	if err := checkAccuracies("days", [][]float64{r.Days}, len(r.Days)); err != nil {
+		return err
+	}
+	if len(r.Compression) > 0 {
+		base, ok := r.Compression[TransformNone]
+		if !ok {
+			return fmt.Errorf("compression has no %q entry (accuracy before any transform)", TransformNone)
+		}
+		for name, accs := range r.Compression {
+			if len(accs) != len(base) {
+				return fmt.Errorf("compression[%q] has %d tasks, compression[%q] has %d", name, len(accs), TransformNone, len(base))
+			}
+			if err := checkAccuracies("compression["+name+"]", [][]float64{accs}, len(accs)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkAccuracies checks that m is rectangular with n columns and holds
+// fractions in [0, 1].
+func checkAccuracies(field string, m [][]float64, n int) error {
+	for i, row := range m {
+		if len(row) != n {
+			return fmt.Errorf("%s row %d has %d columns, want %d", field, i, len(row), n)
+		}
+		for j, v := range row {
+			if math.IsNaN(v) || v < 0 || v > 1 {
+				return fmt.Errorf("%s[%d][%d] = %v: accuracy must be a fraction in [0, 1]", field, i, j, v)
+			}
+		}
+	}
+	return nil
 }

@@ -1,0 +1,69 @@
+# sleepbench — the two commands a user needs are `make bench` and `make test`.
+#
+# The matrix backend is chosen at build time: OpenBLAS (cgo, Debian's
+# libopenblas-dev) when its header is installed, otherwise the project's own
+# pure-Go GEMM (Go assembly kernels). Force one with BACKEND=go|openblas.
+
+PROFILE ?= default
+OUT     ?= out/$(PROFILE)
+JOBS    ?= 2
+ARGS    ?=
+
+OPENBLAS_HEADER := $(wildcard /usr/include/x86_64-linux-gnu/cblas.h /usr/include/cblas.h /usr/include/openblas/cblas.h)
+ifeq ($(BACKEND),)
+  BACKEND := $(if $(OPENBLAS_HEADER),openblas,go)
+endif
+ifeq ($(BACKEND),openblas)
+  TAGS := -tags openblas
+  export CGO_ENABLED := 1
+  export CGO_LDFLAGS := -lopenblas
+else
+  TAGS :=
+endif
+
+BIN := bin/sleepbench
+
+.PHONY: all build bench test data perf reference vet fmt clean backend
+
+all: build
+
+backend:
+	@echo "sleepbench: matrix backend = $(BACKEND)"
+
+build: backend
+	go build $(TAGS) -o $(BIN) ./cmd/sleepbench
+
+# Runs the protocols of the profile and prints the four tables.
+bench: build
+	$(BIN) run -profile $(PROFILE) -out $(OUT) -jobs $(JOBS) $(ARGS)
+	$(BIN) tables $(OUT)
+
+# Unit tests, gradient checks, determinism, data-format checks.
+test: backend
+	go vet $(TAGS) ./...
+	go test $(TAGS) -count=1 ./...
+
+# Rebuilds datasets/data from the source packages (the only target that fetches).
+data: build
+	$(BIN) data build -out datasets/data
+
+# Training speed, Go against PyTorch on this machine (Debian python3-torch).
+perf: build
+	go test $(TAGS) -run '^$$' -bench . -benchtime 3x ./models/gemm/
+	$(BIN) perf
+
+# Regenerates the CI reference scores on purpose.
+reference: build
+	rm -rf out/reference
+	$(BIN) run -profile quick -out out/reference -jobs $(JOBS)
+	$(BIN) tables out/reference
+	cp out/reference/scores.json results/reference/quick.json
+
+vet:
+	go vet $(TAGS) ./...
+
+fmt:
+	gofmt -l -w .
+
+clean:
+	rm -rf bin out

@@ -1,0 +1,213 @@
+package methods
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/sleepbench/sleepbench/models"
+)
+
+// TestFisherByHand checks Fisher on softmax regression (an MLP with no
+// hidden layer, 2 inputs, 2 classes), whose per-example gradients are
+// known in closed form: with p = softmax(Wx + b) and label y,
+// ∂ℓ/∂W[k][j] = (p_k − [k=y])·x_j and ∂ℓ/∂b[k] = p_k − [k=y].
+func TestFisherByHand(t *testing.T) {
+	model, err := models.NewMLP(models.MLPConfig{In: 2, Classes: []int{2}}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	W := [2][2]float64{{0.5, -1}, {0.25, 0.75}}
+	bias := [2]float64{0.1, -0.2}
+	copy(model.Params().Get("head.0.weight"), []float32{0.5, -1, 0.25, 0.75})
+	copy(model.Params().Get("head.0.bias"), []float32{0.1, -0.2})
+	xs := [][2]float64{{1, 2}, {-0.5, 0.3}, {2, -1}}
+	ys := []int{0, 1, 1}
+	b := &models.Batch{Objective: models.Classify, B: 3, T: 2, Targets: []int32{0, 1, 1},
+		Weights: []float32{5, 5, 5}} // weights must not enter the Fisher
+	for _, x := range xs {
+		b.Features = append(b.Features, float32(x[0]), float32(x[1]))
+	}
+	f, err := Fisher(model, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wantW [2][2]float64
+	var wantB [2]float64
+	for n, x := range xs {
+		z := [2]float64{}
+		for k := 0; k < 2; k++ {
+			z[k] = W[k][0]*x[0] + W[k][1]*x[1] + bias[k]
+		}
+		p0 := 1 / (1 + math.Exp(z[1]-z[0]))
+		p := [2]float64{p0, 1 - p0}
+		for k := 0; k < 2; k++ {
+			d := p[k]
+			if k == ys[n] {
+				d--
+			}
+			for j := 0; j < 2; j++ {
+				wantW[k][j] += d * x[j] * d * x[j] / 3
+			}
+			wantB[k] += d * d / 3
+		}
+	}
+	gotW, gotB := f.Get("head.0.weight"), f.Get("head.0.bias")
+	for k := 0; k < 2; k++ {
+		for j := 0; j < 2; j++ {
+			if math.Abs(float64(gotW[k*2+j])-wantW[k][j]) > 1e-6 {
+				t.Errorf("F[W%d%d] = %.7f, by hand %.7f", k, j, gotW[k*2+j], wantW[k][j])
+			}
+		}
+		if math.Abs(float64(gotB[k])-wantB[k]) > 1e-6 {
+			t.Errorf("F[b%d] = %.7f, by hand %.7f", k, gotB[k], wantB[k])
+		}
+	}
+}
+
+// ewcEnv is an Env over a small MLP with one task of cluster data.
+func ewcEnv(t *testing.T) (*Env, *synthTask, *models.MLP) {
+	t.Helper()
+	model, err := models.NewMLP(models.MLPConfig{In: 10, Hidden: []int{8}, Classes: []int{2}, SharedHead: true}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	task := clusterTasks(5)[0]
+	env := &Env{Model: model, RNG: rand.New(rand.NewPCG(1, 1)), Logf: t.Logf,
+		Cfg: TrainConfig{BatchSize: 16, StepsPerTask: 10, LR: 0.1}}
+	return env, task, model
+}
+
+func TestEWCPenalty(t *testing.T) {
+	env, task, model := ewcEnv(t)
+	m, err := New("ewc", Config{"lambda": "50", "fisher_samples": "64"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := m.(*ewc)
+	if got := e.AddPenalty(env); got != 0 {
+		t.Fatalf("penalty %v before any task", got)
+	}
+	if err := e.EndTask(env, task); err != nil {
+		t.Fatal(err)
+	}
+	p, g := model.Params(), model.Grads()
+
+	// At θ* the penalty and its gradient are 0.
+	for i := range g.Data {
+		g.Data[i] = float32(i % 7)
+	}
+	before := g.Clone()
+	if got := e.AddPenalty(env); got != 0 {
+		t.Fatalf("penalty %v at θ*", got)
+	}
+	for i := range g.Data {
+		if g.Data[i] != before.Data[i] {
+			t.Fatalf("gradient %d changed at θ*", i)
+		}
+	}
+
+	// Perturbed: added gradient = λF(θ−θ*), value = (λ/2)ΣF(θ−θ*)².
+	star := p.Clone()
+	rng := rand.New(rand.NewPCG(2, 2))
+	for i := range p.Data {
+		p.Data[i] += float32(0.1 * rng.NormFloat64())
+	}
+	g.Zero()
+	pen := e.AddPenalty(env)
+	F := e.anchors[0].fisher.Data
+	var want float64
+	for i := range p.Data {
+		d := float64(p.Data[i]) - float64(star.Data[i])
+		want += 50 / 2 * float64(F[i]) * d * d
+		wg := 50 * float64(F[i]) * d
+		if math.Abs(float64(g.Data[i])-wg) > 1e-5*math.Max(1, math.Abs(wg)) {
+			t.Fatalf("gradient %d: %g, want λF(θ−θ*) = %g", i, g.Data[i], wg)
+		}
+	}
+	if want == 0 || math.Abs(pen-want) > 1e-4*want {
+		t.Fatalf("penalty %g, want %g", pen, want)
+	}
+	// The value and the gradient agree: a central difference of the
+	// penalty along a random direction u equals ⟨grad, u⟩.
+	u := make([]float32, len(p.Data))
+	var dot float64
+	for i := range u {
+		u[i] = float32(rng.NormFloat64())
+		dot += float64(g.Data[i]) * float64(u[i])
+	}
+	const h = 1e-2
+	shift := func(s float32) float64 {
+		for i := range p.Data {
+			p.Data[i] += s * u[i]
+		}
+		g.Zero()
+		v := e.AddPenalty(env)
+		for i := range p.Data {
+			p.Data[i] -= s * u[i]
+		}
+		return v
+	}
+	num := (shift(h) - shift(-h)) / (2 * h)
+	if math.Abs(num-dot) > 1e-3*math.Abs(dot) {
+		t.Fatalf("directional derivative %g, gradient gives %g", num, dot)
+	}
+}
+
+func TestEWCAnchors(t *testing.T) {
+	for _, online := range []bool{false, true} {
+		env, task, model := ewcEnv(t)
+		cfg := Config{"lambda": "2", "fisher_samples": "32", "gamma": "0.5"}
+		if online {
+			cfg["online"] = "true"
+		}
+		m, _ := New("ewc", cfg)
+		e := m.(*ewc)
+		if err := e.EndTask(env, task); err != nil {
+			t.Fatal(err)
+		}
+		f1 := e.anchors[0].fisher.Clone()
+		for i := range model.Params().Data {
+			model.Params().Data[i] += 0.05
+		}
+		task2 := *task
+		task2.idx = 1
+		pcg := rand.NewPCG(9, 9)
+		env.RNG = rand.New(pcg)
+		state, _ := pcg.MarshalBinary()
+		if err := e.EndTask(env, &task2); err != nil {
+			t.Fatal(err)
+		}
+		if !online {
+			if len(e.anchors) != 2 {
+				t.Fatalf("%d anchors after 2 tasks, want 2", len(e.anchors))
+			}
+			continue
+		}
+		if len(e.anchors) != 1 {
+			t.Fatalf("online: %d anchors, want 1", len(e.anchors))
+		}
+		// Replay the RNG to get the second task's own Fisher F2, then
+		// check F = γ·F1 + F2 and θ* = the latest parameters.
+		again := &rand.PCG{}
+		if err := again.UnmarshalBinary(state); err != nil {
+			t.Fatal(err)
+		}
+		b2, _ := task2.Sample(rand.New(again), 32)
+		f2, err := Fisher(model, b2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range e.anchors[0].fisher.Data {
+			want := 0.5*f1.Data[i] + f2.Data[i]
+			if math.Abs(float64(v-want)) > 1e-6*math.Max(1e-3, float64(want)) {
+				t.Fatalf("online F[%d] = %g, want γ·F1 + F2 = %g", i, v, want)
+			}
+		}
+		for i, v := range model.Params().Data {
+			if e.anchors[0].theta.Data[i] != v {
+				t.Fatal("online anchor θ* is not the latest parameters")
+			}
+		}
+	}
+}

@@ -1,0 +1,15 @@
+package methods
+
+func init() {
+	Register(Info{
+		Name:     "naive",
+		Summary:  "plain sequential fine-tuning (the forgetting baseline)",
+		Defaults: map[string]string{},
+		New: func(cfg Config) (Method, error) {
+			if err := Parse(cfg, nil).Err(); err != nil {
+				return nil, err
+			}
+			return Base{}, nil
+		},
+	})
+}

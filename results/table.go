@@ -1,0 +1,285 @@
+package results
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
+)
+
+// Table formats.
+const (
+	FormatText     = "text"
+	FormatMarkdown = "markdown"
+)
+
+// CheckFormat returns an error unless format is FormatText or
+// FormatMarkdown.
+func CheckFormat(format string) error {
+	if format != FormatText && format != FormatMarkdown {
+		return fmt.Errorf("unknown table format %q (want %q or %q)", format, FormatText, FormatMarkdown)
+	}
+	return nil
+}
+
+// Render writes the four tables — retention, forgetting, the standard
+// continual-learning table and compression — in format "text" (for a
+// terminal) or "markdown".
+func Render(w io.Writer, s *Summary, format string) error {
+	if err := CheckFormat(format); err != nil {
+		return err
+	}
+	for _, t := range []func(io.Writer, *Summary, string) error{
+		RetentionTable, ForgettingTable, StandardTable, CompressionTable,
+	} {
+		if err := t(w, s, format); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// table is one rendered table: a title, a header, rows and notes below.
+type table struct {
+	title  string
+	header []string
+	rows   [][]string
+	notes  []string
+	empty  string // shown instead of the table when it has no rows
+}
+
+func (t *table) write(w io.Writer, format string) error {
+	if err := CheckFormat(format); err != nil {
+		return err
+	}
+	if format == FormatMarkdown {
+		fmt.Fprintf(w, "### %s\n\n", t.title)
+	} else {
+		fmt.Fprintf(w, "%s\n%s\n", t.title, strings.Repeat("=", len([]rune(t.title))))
+	}
+	if len(t.rows) == 0 {
+		_, err := fmt.Fprintf(w, "%s\n\n", t.empty)
+		return err
+	}
+	opts := []tablewriter.Option{
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithHeaderAlignment(tw.AlignLeft),
+		tablewriter.WithRowAlignment(tw.AlignLeft),
+	}
+	if format == FormatMarkdown {
+		opts = append(opts, tablewriter.WithRenderer(renderer.NewMarkdown()))
+	}
+	tab := tablewriter.NewTable(w, opts...)
+	tab.Header(toAny(t.header)...)
+	for i, row := range t.rows {
+		if err := tab.Append(toAny(row)...); err != nil {
+			return fmt.Errorf("table %q row %d: %w", t.title, i, err)
+		}
+	}
+	if err := tab.Render(); err != nil {
+		return fmt.Errorf("table %q: %w", t.title, err)
+	}
+	fmt.Fprintln(w)
+	for _, n := range t.notes {
+		fmt.Fprintln(w, n)
+	}
+	if len(t.notes) > 0 {
+		fmt.Fprintln(w)
+	}
+	return nil
+}
+
+func toAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+// modelLabel is a model's row label: its family and, when the family
+// name is not the model's name, the model in parentheses.
+func modelLabel(model string) string {
+	f := Family(model)
+	if f == model || strings.EqualFold(f, model) {
+		return f
+	}
+	return f + " (" + model + ")"
+}
+
+// methodLabel is a method's row label in the paper-layout tables.
+func methodLabel(method string) string {
+	switch method {
+	case "naive":
+		return "baseline (naive)"
+	case "ewc":
+		return "EWC"
+	case "aisp":
+		return "AISP"
+	}
+	return method
+}
+
+// cell formats the Stat of e picked by get, "—" when e is nil.
+func cell(e *Entry, get func(*Entry) Stat, sign bool) string {
+	if e == nil {
+		return "—"
+	}
+	return get(e).Cell(sign)
+}
+
+// RetentionTable writes table 1, the paper's retention table, from the
+// dormancy runs: one row per model (BERT, GPT-2, Custom, then others);
+// retention of no-sleep (naive), sleep (aisp) and compute-matched replay
+// (replay-matched), the paper's improvement of sleep over no-sleep, and
+// of sleep over compute-matched replay.
+func RetentionTable(w io.Writer, s *Summary, format string) error {
+	t := &table{
+		title: "Table 1. Retention after the dormancy period (%)",
+		header: []string{"model", "no sleep (naive)", "sleep (aisp)", "improvement",
+			"compute-matched replay", "sleep vs matched", "paper claims"},
+		empty: "No dormancy runs.",
+		notes: []string{
+			"Retention = accuracy on the base task at the last day ÷ at day 0 × 100. Improvement = (sleep − no sleep) ÷ no sleep × 100, per seed, then averaged.",
+			"Cells: mean ± 95% interval (n = runs). The paper's claims are unverified; they are shown, not used.",
+		},
+	}
+	for _, m := range s.Models() {
+		naive, aisp, matched := s.Find(m, "naive"), s.Find(m, "aisp"), s.Find(m, "replay-matched")
+		has := false
+		for _, e := range []*Entry{naive, aisp, matched} {
+			if e != nil && (e.Retention.N > 0 || e.Retention.Undefined > 0) {
+				has = true
+			}
+		}
+		if !has {
+			continue
+		}
+		t.rows = append(t.rows, []string{
+			modelLabel(m),
+			cell(naive, func(e *Entry) Stat { return e.Retention }, false),
+			cell(aisp, func(e *Entry) Stat { return e.Retention }, false),
+			cell(aisp, func(e *Entry) Stat { return e.Improvement }, true),
+			cell(matched, func(e *Entry) Stat { return e.Retention }, false),
+			cell(aisp, func(e *Entry) Stat { return e.VsMatched }, true),
+			fmt.Sprintf("improvement %+.0f%% (all models)", ClaimRetentionImprovement),
+		})
+	}
+	return t.write(w, format)
+}
+
+// lastTaskNumber is the number of tasks when every sequence task order
+// of s has the same length, else 0.
+func lastTaskNumber(s *Summary) int {
+	n := 0
+	for _, o := range s.Tasks[ProtocolSequence] {
+		if n != 0 && len(o) != n {
+			return 0
+		}
+		n = len(o)
+	}
+	return n
+}
+
+// ForgettingTable writes table 2, the paper's forgetting table, from the
+// sequence runs: per model, rows baseline (naive), EWC, replay, AISP, then
+// ablations and controls; relative forgetting of task 1, of the last
+// task and the average over tasks, read at the next-day row.
+func ForgettingTable(w io.Writer, s *Summary, format string) error {
+	last := "last task"
+	if n := lastTaskNumber(s); n > 0 {
+		last = fmt.Sprintf("task %d (last)", n)
+	}
+	t := &table{
+		title:  "Table 2. Relative forgetting after the next-day period (%)",
+		header: []string{"model", "method", "task 1", last, "average", "undefined (run×task)", "paper claims (average)"},
+		empty:  "No sequence runs.",
+		notes: []string{
+			"Relative forgetting = (peak − final) ÷ (peak − before training) × 100, read at the last row (the next-day row when recorded): 0 = nothing lost, 100 = back to the untrained level.",
+			"Undefined (n/a) where a task never rose above its initial level, or for the last task when no next-day row was recorded; such values are left out of the averages and counted.",
+			"Cells: mean ± 95% interval (n = runs). The paper's claims are unverified; they are shown, not used.",
+		},
+	}
+	for _, e := range s.Entries {
+		if e.RelAvg.N == 0 && e.RelAvg.Undefined == 0 {
+			continue
+		}
+		claim := "—"
+		if v, ok := ClaimForgettingAverage(e.Method); ok {
+			claim = fmt.Sprintf("%.0f%%", v)
+		}
+		t.rows = append(t.rows, []string{
+			modelLabel(e.Model), methodLabel(e.Method),
+			e.RelFirst.Cell(false), e.RelLast.Cell(false), e.RelAvg.Cell(false),
+			fmt.Sprint(e.RelExcluded), claim,
+		})
+	}
+	return t.write(w, format)
+}
+
+// StandardTable writes table 3, the standard continual-learning metrics
+// per model and method from the sequence runs: ACC, F (Chaudhry), BWT
+// and FWT, in percentage points.
+func StandardTable(w io.Writer, s *Summary, format string) error {
+	t := &table{
+		title:  "Table 3. Continual-learning metrics (percentage points)",
+		header: []string{"model", "method", "ACC", "F", "BWT", "FWT"},
+		empty:  "No sequence runs.",
+		notes: []string{
+			"ACC, BWT, FWT and F (Chaudhry et al. 2018) over rows 0..T of the accuracy matrix (the next-day row is not used). Cells: mean ± 95% interval (n = runs).",
+		},
+	}
+	for _, e := range s.Entries {
+		if e.ACC.N == 0 && e.ACC.Undefined == 0 {
+			continue
+		}
+		t.rows = append(t.rows, []string{
+			modelLabel(e.Model), e.Method,
+			e.ACC.Cell(false), e.F.Cell(false), e.BWT.Cell(true), e.FWT.Cell(true),
+		})
+	}
+	return t.write(w, format)
+}
+
+// CompressionTable writes table 4: mean accuracy over tasks before and
+// after pruning 30% and INT4 quantisation, and the drops, per model and
+// method.
+func CompressionTable(w io.Writer, s *Summary, format string) error {
+	t := &table{
+		title:  "Table 4. Compression robustness (accuracy, percentage points)",
+		header: []string{"model", "method", "before", "prune 30%", "INT4", "drop (prune 30%)", "drop (INT4)"},
+		empty:  "No compression results.",
+		notes: []string{
+			"Mean accuracy over tasks of the final model; drop = before − after. Cells: mean ± 95% interval (n = runs).",
+		},
+	}
+	for _, e := range s.Entries {
+		if e.CompBefore.N == 0 && e.CompBefore.Undefined == 0 {
+			continue
+		}
+		t.rows = append(t.rows, []string{
+			modelLabel(e.Model), e.Method,
+			e.CompBefore.Cell(false), e.CompPrune30.Cell(false), e.CompINT4.Cell(false),
+			e.DropPrune30.Cell(true), e.DropINT4.Cell(true),
+		})
+	}
+	return t.write(w, format)
+}
+
+// WriteTables writes the four tables of s in Markdown to path (normally
+// OUT/tables.md), atomically, creating missing folders.
+func WriteTables(path string, s *Summary) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# sleepbench results (profile %s)\n\n", s.Profile)
+	if err := Render(&b, s, FormatMarkdown); err != nil {
+		return fmt.Errorf("rendering %s: %w", path, err)
+	}
+	return writeAtomic(path, func(f *os.File) error {
+		_, err := f.WriteString(b.String())
+		return err
+	})
+}
