@@ -1,0 +1,151 @@
+package bench
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/sleepbench/sleepbench/methods"
+	"github.com/sleepbench/sleepbench/results"
+	"github.com/sleepbench/sleepbench/tasks"
+)
+
+// dataDir is the committed data (SLEEPBENCH_DATA overrides it).
+func dataDir(t *testing.T) string {
+	dir := os.Getenv("SLEEPBENCH_DATA")
+	if dir == "" {
+		dir = filepath.Join("..", "datasets", "data")
+	}
+	for _, d := range []string{"speech", "email", "prose"} {
+		if _, err := os.Stat(filepath.Join(dir, "gpt2-8k", d+"-train.arrow")); err != nil {
+			t.Skipf("no committed data: %v", err)
+		}
+	}
+	return dir
+}
+
+// tiny is the quick profile cut to a few steps on two domains.
+func tiny(t *testing.T, o Overrides) Profile {
+	p := Quick()
+	o.Models = []string{"custom"}
+	o.Seeds = []uint64{1}
+	o.Order = []string{"speech", "email"}
+	o.Set = append([]string{"steps=2", "warmup=1", "days=1", "day_steps=1", "ctx=16", "batch=2", "eval_rows=4", "eval_batch=4"}, o.Set...)
+	if err := p.Apply(o); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// The quick profile's smallest configuration runs the three protocols on
+// the committed Arrow files with the real model and methods, and writes
+// result files, tables and scores.
+func TestEndToEnd(t *testing.T) {
+	data := dataDir(t)
+	if testing.Short() {
+		t.Skip("end-to-end run skipped in -short mode")
+	}
+	out := t.TempDir()
+	r := &Runner{Profile: tiny(t, Overrides{Methods: []string{"naive", "aisp"}}), Build: Real(), Data: data, Out: out, Jobs: 1, Finish: WriteReports}
+	if err := r.Run(); err != nil {
+		t.Fatal(err)
+	}
+	seq, err := results.LoadRun(filepath.Join(out, "runs/sequence/custom/aisp/seed1.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Rows 0, after speech, after email, after the next day (prose).
+	if len(seq.R) != 4 || !seq.NextDay || seq.Tasks[1] != "email" || seq.Steps < 3*2 || seq.Tokens < 3*2*2*16 || seq.PeakMemBytes == 0 {
+		t.Errorf("sequence run: R %v, tasks %v, steps %d, tokens %d, peak %d", seq.R, seq.Tasks, seq.Steps, seq.Tokens, seq.PeakMemBytes)
+	}
+	dorm, err := results.LoadRun(filepath.Join(out, "runs/dormancy/custom/aisp/seed1.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dorm.Days) != 2 || dorm.Config["method.sleep_fraction"] != "0.05" {
+		t.Errorf("dormancy run: days %v, config %v", dorm.Days, dorm.Config)
+	}
+	comp, err := results.LoadRun(filepath.Join(out, "runs/compression/custom/aisp/seed1.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(comp.Compression) != 3 || len(comp.Compression[Int4]) != 2 {
+		t.Errorf("compression run: %v", comp.Compression)
+	}
+	// The compression run scores the sequence run's final model as is.
+	if diff := cmp.Diff(seq.R[3], comp.Compression[NoCompression]); diff != "" {
+		t.Errorf("compression 'none' differs from the sequence run's last row:\n%s", diff)
+	}
+	for _, f := range []string{results.TablesFile, results.SummaryFile, results.ArrowFile, "config.json"} {
+		if st, err := os.Stat(filepath.Join(out, f)); err != nil || st.Size() == 0 {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
+
+// With the real model, -jobs 2 (one thread per model) writes the same
+// numbers as -jobs 1 (two threads).
+func TestEndToEndJobsInvariant(t *testing.T) {
+	data := dataDir(t)
+	if testing.Short() {
+		t.Skip("end-to-end run skipped in -short mode")
+	}
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	run := func(jobs int) map[string]string {
+		out := t.TempDir()
+		r := &Runner{Profile: tiny(t, Overrides{Protocols: []string{Sequence}, Methods: []string{"naive", "replay"}}), Build: Real(), Data: data, Out: out,
+			Jobs: jobs, Cores: 2, Now: func() time.Time { return t0 }, PeakMem: func() uint64 { return 1 }}
+		if err := r.Run(); err != nil {
+			t.Fatal(err)
+		}
+		return tree(t, out)
+	}
+	if diff := cmp.Diff(run(1), run(2)); diff != "" {
+		t.Errorf("-jobs 1 and -jobs 2 differ (-jobs1 +jobs2):\n%s", diff)
+	}
+}
+
+// BenchmarkWakeStep measures the loop's wake training on the committed
+// data — batch, forward, backward, clip, AdamW — per model at the quick
+// and default profiles' shapes, in tokens/s.
+func BenchmarkWakeStep(b *testing.B) {
+	dir := os.Getenv("SLEEPBENCH_DATA")
+	if dir == "" {
+		dir = filepath.Join("..", "datasets", "data")
+	}
+	for _, c := range []struct {
+		model      string
+		ctx, batch int
+	}{{"custom", 32, 8}, {"custom", 64, 8}, {"gpt2-mini", 64, 8}, {"bert-mini", 64, 8}} {
+		b.Run(c.model+"/"+strconv.Itoa(c.batch)+"x"+strconv.Itoa(c.ctx), func(b *testing.B) {
+			build := Real()
+			info, err := build.Describe(c.model)
+			if err != nil {
+				b.Fatal(err)
+			}
+			task, err := build.OpenTask(tasks.Spec{Dir: dir, Domain: "speech", Tokenizer: info.Tokenizer, Objective: info.LM, Ctx: c.ctx}, 0)
+			if err != nil {
+				b.Skipf("no data: %v", err)
+			}
+			defer task.Close()
+			m, err := build.NewModel(c.model, nil, runtime.GOMAXPROCS(0), 1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			l := NewLoop("bench", m, methods.Base{}, build.NewOptimizer(m.Params(), 0.01), Settings{Batch: c.batch, LR: 1e-3, Warmup: 1, Schedule: Constant, ClipNorm: 1}, 1)
+			if err := l.Train(Period{Task: task, Steps: 1, Label: "warm-up"}); err != nil {
+				b.Fatal(err)
+			}
+			tok := l.Tokens
+			b.ResetTimer()
+			if err := l.Train(Period{Task: task, Steps: b.N, Label: "bench"}); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(l.Tokens-tok)/b.Elapsed().Seconds(), "tokens/s")
+		})
+	}
+}

@@ -1,0 +1,503 @@
+package bench
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/sleepbench/sleepbench/methods"
+)
+
+// Protocol names.
+const (
+	Sequence    = "sequence"
+	Dormancy    = "dormancy"
+	Compression = "compression"
+)
+
+// protocolNames lists the protocols in the order the runner runs them.
+var protocolNames = []string{Sequence, Dormancy, Compression}
+
+// Protocols returns the protocol names.
+func Protocols() []string { return append([]string(nil), protocolNames...) }
+
+// Objectives of a profile (Profile.Objective).
+const (
+	// LM trains every model on its language-modelling objective:
+	// next-token prediction for decoders, masked tokens for encoders.
+	LM = "lm"
+	// Classify trains the per-task classification heads on the domains'
+	// labels (the five-task text classification setting).
+	Classify = "classify"
+)
+
+// defaultOrder is the paper's five domains in their default order.
+var defaultOrder = []string{"speech", "scripture", "email", "computing", "fiction"}
+
+// labelled maps each language-modelling domain to the classification
+// task built from the same corpus (datasets/data/*/<task>-<split>.arrow):
+// SOTU party, KJV book group, spam vs ham, FOLDOC subject, Brown genre.
+// The interference domain (Brown non-fiction prose) has no labelled twin,
+// so classification runs have no next day.
+var labelled = map[string]string{
+	"speech": "party", "scripture": "book", "email": "spam", "computing": "subject", "fiction": "genre",
+}
+
+// DefaultOrder returns the five domains in their default order.
+func DefaultOrder() []string { return append([]string(nil), defaultOrder...) }
+
+// Plan says which models and methods one protocol runs.
+type Plan struct {
+	Protocol string
+	Models   []string
+	Methods  []string
+}
+
+// Profile fixes every setting and budget of a benchmark: which protocol
+// runs which models and methods, the seeds and task orders, the training
+// budgets and the hyperparameter grids. Profiles are plain data: every
+// budget is in the struct literals of Quick, Default and Paper below.
+type Profile struct {
+	Name  string
+	Plans []Plan
+	// MethodConfigs holds each method's settings (methods.Config keys).
+	MethodConfigs map[string]methods.Config
+	// Grids holds the values to tune per method and key on the
+	// validation splits (e.g. ewc → lambda → 1, 10, 100); a tuned key
+	// overrides MethodConfigs.
+	Grids map[string]map[string][]string
+	// TuneSeed seeds the tuning runs (one run per grid value).
+	TuneSeed uint64
+	Seeds    []uint64
+	Orders   [][]string
+	// Interference is the domain of the sequence protocol's "next day"
+	// and one of the dormancy protocol's interfering domains; "" skips
+	// the next day.
+	Interference string
+	Objective    string // LM or Classify
+
+	Ctx         int     // tokens per row
+	Batch       int     // rows per training batch
+	EvalBatch   int     // rows per evaluation batch
+	EvalRows    int     // test (and validation) rows scored per task; 0 = all
+	Steps       int     // wake steps per task (and for the next day)
+	LR          float64 // peak learning rate
+	MinLR       float64 // end of the cosine schedule
+	Warmup      int     // warm-up steps at the start of every period
+	Schedule    string  // Cosine or Constant
+	ClipNorm    float64 // global gradient-norm clip
+	WeightDecay float64 // AdamW decay on Matrix tensors
+	Days        int     // dormancy days after the base task
+	DaySteps    int     // wake steps per dormancy day
+	SleepRatio  float64 // dormancy: sleep steps per wake step of a day (8 h : 16 h = 0.5)
+	Threads     int     // threads per model; 0 = cores / jobs
+	PruneFrac   float64 // compression: fraction of each matrix pruned
+}
+
+// Quick is the CI profile: the custom model, a few methods, one seed and
+// tiny budgets, so that the whole run ends within minutes on two cores.
+// EWC runs with a fixed λ = 10⁴ here (no grid, to save the tuning runs;
+// an untuned placeholder, not a recommendation).
+func Quick() Profile {
+	return Profile{
+		Name: "quick",
+		Plans: []Plan{
+			{Sequence, []string{"custom"}, []string{"naive", "ewc", "replay", "aisp"}},
+			{Dormancy, []string{"custom"}, []string{"naive", "aisp", "replay-matched"}},
+			{Compression, []string{"custom"}, []string{"naive", "aisp"}},
+		},
+		MethodConfigs: withBuffer(map[string]methods.Config{
+			"ewc": {"lambda": "10000", "fisher_samples": "16"},
+		}, "200"),
+		Seeds:        []uint64{1},
+		Orders:       [][]string{DefaultOrder()},
+		Interference: "prose",
+		Objective:    LM,
+		Ctx:          32,
+		Batch:        8,
+		EvalBatch:    32,
+		EvalRows:     64,
+		Steps:        60,
+		LR:           3e-3,
+		MinLR:        3e-4,
+		Warmup:       5,
+		Schedule:     Cosine,
+		ClipNorm:     1,
+		WeightDecay:  0.01,
+		Days:         5,
+		DaySteps:     20,
+		SleepRatio:   0.5,
+		PruneFrac:    0.3,
+	}
+}
+
+// buffered are the methods that keep a replay buffer of "buffer" rows.
+var buffered = []string{"replay", "replay-matched", "aisp", "aisp-replay-only", "aisp-no-shn", "aisp-no-noise"}
+
+// withBuffer sets the buffer size of every buffered method in cfg (one
+// size for all, so that replay, AISP and its control remember as much).
+func withBuffer(cfg map[string]methods.Config, rows string) map[string]methods.Config {
+	for _, m := range buffered {
+		c := methods.Config{}
+		for k, v := range cfg[m] {
+			c[k] = v
+		}
+		c["buffer"] = rows
+		cfg[m] = c
+	}
+	return cfg
+}
+
+// Default is the `make bench` profile: all four tables, three seeds, the
+// forgetting table's methods on the custom model, the retention table on
+// custom, gpt2-mini and bert-mini (30 short days). Its budgets were sized
+// from CPU time measured on a loaded machine, to stay within 20 minutes
+// on two cores with -jobs 2; retune them here when the models get faster.
+func Default() Profile {
+	all := []string{"naive", "ewc", "replay", "aisp", "replay-matched", "aisp-replay-only", "aisp-no-shn", "aisp-no-noise", "joint"}
+	return Profile{
+		Name: "default",
+		Plans: []Plan{
+			{Sequence, []string{"custom"}, all},
+			{Dormancy, []string{"custom", "gpt2-mini", "bert-mini"}, []string{"naive", "aisp", "replay-matched"}},
+			{Compression, []string{"custom"}, []string{"naive", "ewc", "replay", "aisp", "replay-matched"}},
+		},
+		MethodConfigs: withBuffer(map[string]methods.Config{
+			"ewc": {"fisher_samples": "32"},
+		}, "200"),
+		Grids:        map[string]map[string][]string{"ewc": {"lambda": {"100", "10000", "1000000"}}},
+		TuneSeed:     1000,
+		Seeds:        []uint64{1, 2, 3},
+		Orders:       [][]string{DefaultOrder()},
+		Interference: "prose",
+		Objective:    LM,
+		Ctx:          32,
+		Batch:        8,
+		EvalBatch:    48,
+		EvalRows:     48,
+		Steps:        50,
+		LR:           3e-3,
+		MinLR:        3e-4,
+		Warmup:       5,
+		Schedule:     Cosine,
+		ClipNorm:     1,
+		WeightDecay:  0.01,
+		Days:         30,
+		DaySteps:     4,
+		SleepRatio:   0.5,
+		PruneFrac:    0.3,
+	}
+}
+
+// Paper is the full-size profile for a big machine or a cluster:
+// bert-base and gpt2-medium beside the custom model, five seeds, three
+// task orders, thirty days, EWC's λ tuned over six decades. Its runs are
+// independent: shard them with -shard i/n (see Runner.Shard and
+// bench/README.md) and merge the output folders. gpt2-medium reads the
+// full GPT-2 tokenization, whose files are not committed: build them
+// first with `sleepbench data build -tokenizers gpt2-8k,bert-uncased,gpt2`.
+func Paper() Profile {
+	all := []string{"naive", "ewc", "replay", "aisp", "replay-matched", "aisp-replay-only", "aisp-no-shn", "aisp-no-noise", "joint"}
+	big := []string{"custom", "gpt2-medium", "bert-base"}
+	return Profile{
+		Name: "paper",
+		Plans: []Plan{
+			{Sequence, big, all},
+			{Dormancy, big, []string{"naive", "aisp", "replay-matched"}},
+			{Compression, big, []string{"naive", "ewc", "replay", "aisp", "replay-matched"}},
+		},
+		MethodConfigs: map[string]methods.Config{
+			"ewc": {"fisher_samples": "200"},
+		},
+		Grids:        map[string]map[string][]string{"ewc": {"lambda": {"10", "100", "1000", "10000", "100000", "1000000"}}},
+		TuneSeed:     1000,
+		Seeds:        []uint64{1, 2, 3, 4, 5},
+		Orders:       [][]string{DefaultOrder(), {"fiction", "computing", "email", "scripture", "speech"}, {"email", "speech", "fiction", "scripture", "computing"}},
+		Interference: "prose",
+		Objective:    LM,
+		Ctx:          128,
+		Batch:        16,
+		EvalBatch:    32,
+		EvalRows:     512,
+		Steps:        1000,
+		LR:           3e-4,
+		MinLR:        3e-5,
+		Warmup:       50,
+		Schedule:     Cosine,
+		ClipNorm:     1,
+		WeightDecay:  0.01,
+		Days:         30,
+		DaySteps:     200,
+		SleepRatio:   0.5,
+		PruneFrac:    0.3,
+	}
+}
+
+var profileFuncs = map[string]func() Profile{"quick": Quick, "default": Default, "paper": Paper}
+
+// ProfileNames lists the built-in profiles.
+func ProfileNames() []string { return []string{"quick", "default", "paper"} }
+
+// LookupProfile returns a fresh copy of the built-in profile called name.
+func LookupProfile(name string) (Profile, error) {
+	f, ok := profileFuncs[name]
+	if !ok {
+		return Profile{}, fmt.Errorf("unknown profile %q (valid: %s)", name, strings.Join(ProfileNames(), ", "))
+	}
+	return f(), nil
+}
+
+// setter parses one -set value into a profile field.
+type setter struct {
+	doc string
+	set func(p *Profile, v string) error
+}
+
+func intField(f func(p *Profile) *int, doc string) setter {
+	return setter{doc, func(p *Profile, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fmt.Errorf("want a non-negative integer, got %q", v)
+		}
+		*f(p) = n
+		return nil
+	}}
+}
+
+func floatField(f func(p *Profile) *float64, doc string) setter {
+	return setter{doc, func(p *Profile, v string) error {
+		x, err := strconv.ParseFloat(v, 64)
+		if err != nil || x < 0 {
+			return fmt.Errorf("want a non-negative number, got %q", v)
+		}
+		*f(p) = x
+		return nil
+	}}
+}
+
+var setters = map[string]setter{
+	"ctx":          intField(func(p *Profile) *int { return &p.Ctx }, "tokens per row"),
+	"batch":        intField(func(p *Profile) *int { return &p.Batch }, "rows per training batch"),
+	"eval_batch":   intField(func(p *Profile) *int { return &p.EvalBatch }, "rows per evaluation batch"),
+	"eval_rows":    intField(func(p *Profile) *int { return &p.EvalRows }, "held-out rows scored per task (0 = all)"),
+	"steps":        intField(func(p *Profile) *int { return &p.Steps }, "wake steps per task"),
+	"warmup":       intField(func(p *Profile) *int { return &p.Warmup }, "warm-up steps per period"),
+	"days":         intField(func(p *Profile) *int { return &p.Days }, "dormancy days"),
+	"day_steps":    intField(func(p *Profile) *int { return &p.DaySteps }, "wake steps per dormancy day"),
+	"threads":      intField(func(p *Profile) *int { return &p.Threads }, "threads per model (0 = cores/jobs)"),
+	"lr":           floatField(func(p *Profile) *float64 { return &p.LR }, "peak learning rate"),
+	"min_lr":       floatField(func(p *Profile) *float64 { return &p.MinLR }, "final learning rate of the cosine schedule"),
+	"clip":         floatField(func(p *Profile) *float64 { return &p.ClipNorm }, "gradient-norm clip (0 = off)"),
+	"weight_decay": floatField(func(p *Profile) *float64 { return &p.WeightDecay }, "AdamW weight decay"),
+	"sleep_ratio":  floatField(func(p *Profile) *float64 { return &p.SleepRatio }, "dormancy sleep steps per wake step"),
+	"prune":        floatField(func(p *Profile) *float64 { return &p.PruneFrac }, "compression: fraction pruned"),
+	"tune_seed": {"seed of the tuning runs", func(p *Profile, v string) error {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("want an unsigned integer, got %q", v)
+		}
+		p.TuneSeed = n
+		return nil
+	}},
+	"schedule": {"cosine | constant", func(p *Profile, v string) error {
+		if v != Cosine && v != Constant {
+			return fmt.Errorf("want %s or %s, got %q", Cosine, Constant, v)
+		}
+		p.Schedule = v
+		return nil
+	}},
+	"objective": {"lm | classify (classify renames the domains to their labelled tasks and drops the next day)", func(p *Profile, v string) error {
+		if v != LM && v != Classify {
+			return fmt.Errorf("want %s or %s, got %q", LM, Classify, v)
+		}
+		if v == Classify && p.Objective != Classify {
+			for _, o := range p.Orders {
+				for i, d := range o {
+					if c, ok := labelled[d]; ok {
+						o[i] = c
+					}
+				}
+			}
+			p.Interference = ""
+		}
+		p.Objective = v
+		return nil
+	}},
+	"interference": {"next-day domain (empty: no next day)", func(p *Profile, v string) error {
+		p.Interference = v
+		return nil
+	}},
+}
+
+// SetKeys lists the keys Set accepts besides METHOD.KEY and
+// grid.METHOD.KEY, each with a short description.
+func SetKeys() []string {
+	keys := make([]string, 0, len(setters))
+	for k, s := range setters {
+		keys = append(keys, k+" ("+s.doc+")")
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Set overrides one setting from a "key=value" string: a profile field
+// (see SetKeys), a method setting "METHOD.KEY=VALUE" (e.g.
+// ewc.lambda=100, which also drops a grid on that key), or a tuning grid
+// "grid.METHOD.KEY=V1,V2,..." (empty to drop it).
+func (p *Profile) Set(kv string) error {
+	key, val, ok := strings.Cut(kv, "=")
+	if !ok || key == "" {
+		return fmt.Errorf("-set %q: want key=value", kv)
+	}
+	if s, ok := setters[key]; ok {
+		if err := s.set(p, val); err != nil {
+			return fmt.Errorf("-set %s: %w", key, err)
+		}
+		return nil
+	}
+	if rest, ok := strings.CutPrefix(key, "grid."); ok {
+		method, k, ok := strings.Cut(rest, ".")
+		if !ok || method == "" || k == "" {
+			return fmt.Errorf("-set %s: want grid.METHOD.KEY=V1,V2 (a comma-separated list)", key)
+		}
+		if p.Grids == nil {
+			p.Grids = map[string]map[string][]string{}
+		}
+		if val == "" {
+			delete(p.Grids[method], k)
+			return nil
+		}
+		if p.Grids[method] == nil {
+			p.Grids[method] = map[string][]string{}
+		}
+		p.Grids[method][k] = strings.Split(val, ",")
+		return nil
+	}
+	if method, k, ok := strings.Cut(key, "."); ok && method != "" && k != "" {
+		if p.MethodConfigs == nil {
+			p.MethodConfigs = map[string]methods.Config{}
+		}
+		cfg := methods.Config{}
+		for a, b := range p.MethodConfigs[method] {
+			cfg[a] = b
+		}
+		cfg[k] = val
+		p.MethodConfigs[method] = cfg
+		if g := p.Grids[method]; g != nil {
+			delete(g, k)
+		}
+		return nil
+	}
+	return fmt.Errorf("-set %s: unknown key (valid: %s; METHOD.KEY; grid.METHOD.KEY)", key, strings.Join(sortedKeys(setters), ", "))
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Check reports the first inconsistent setting.
+func (p *Profile) Check() error {
+	switch {
+	case p.Ctx < 2:
+		return fmt.Errorf("profile %s: ctx %d < 2", p.Name, p.Ctx)
+	case p.Batch < 1:
+		return fmt.Errorf("profile %s: batch %d < 1", p.Name, p.Batch)
+	case p.EvalBatch < 1:
+		return fmt.Errorf("profile %s: eval_batch %d < 1", p.Name, p.EvalBatch)
+	case p.Steps < 1:
+		return fmt.Errorf("profile %s: steps %d < 1", p.Name, p.Steps)
+	case p.Warmup >= p.Steps:
+		return fmt.Errorf("profile %s: warmup %d must be below steps %d", p.Name, p.Warmup, p.Steps)
+	case p.LR <= 0:
+		return fmt.Errorf("profile %s: lr must be positive", p.Name)
+	case p.MinLR > p.LR:
+		return fmt.Errorf("profile %s: min_lr %g above lr %g", p.Name, p.MinLR, p.LR)
+	case len(p.Seeds) == 0:
+		return fmt.Errorf("profile %s: no seeds", p.Name)
+	case len(p.Orders) == 0:
+		return fmt.Errorf("profile %s: no task order", p.Name)
+	case p.PruneFrac < 0 || p.PruneFrac >= 1:
+		return fmt.Errorf("profile %s: prune fraction %g outside [0, 1)", p.Name, p.PruneFrac)
+	case p.Objective != LM && p.Objective != Classify:
+		return fmt.Errorf("profile %s: objective %q (want %s or %s)", p.Name, p.Objective, LM, Classify)
+	}
+	for i, o := range p.Orders {
+		if len(o) == 0 {
+			return fmt.Errorf("profile %s: task order %d is empty", p.Name, i+1)
+		}
+		seen := map[string]bool{}
+		for _, d := range o {
+			if seen[d] {
+				return fmt.Errorf("profile %s: domain %q twice in task order %d", p.Name, d, i+1)
+			}
+			seen[d] = true
+		}
+	}
+	for _, pl := range p.Plans {
+		if pl.Protocol == Dormancy && (p.Days < 1 || p.DaySteps < 1) {
+			return fmt.Errorf("profile %s: dormancy needs days ≥ 1 and day_steps ≥ 1 (have %d, %d)", p.Name, p.Days, p.DaySteps)
+		}
+	}
+	return nil
+}
+
+// Overrides are the command line's changes to a profile; empty fields
+// keep the profile's values.
+type Overrides struct {
+	Protocols []string // keep only these protocols' plans
+	Models    []string // every plan runs these models
+	Methods   []string // every plan runs these methods
+	Seeds     []uint64
+	Order     []string // one task order (domain names or path prefixes)
+	Set       []string // key=value settings, applied in order (see Set)
+}
+
+// Apply changes p by o. A protocol the profile has no plan for gets the
+// models and methods of its first plan.
+func (p *Profile) Apply(o Overrides) error {
+	if len(o.Protocols) > 0 {
+		var plans []Plan
+		for _, pr := range o.Protocols {
+			if !contains(protocolNames, pr) {
+				return fmt.Errorf("unknown protocol %q (valid: %s)", pr, strings.Join(protocolNames, ", "))
+			}
+			found := false
+			for _, pl := range p.Plans {
+				if pl.Protocol == pr {
+					plans = append(plans, pl)
+					found = true
+				}
+			}
+			if !found && len(p.Plans) > 0 {
+				plans = append(plans, Plan{Protocol: pr, Models: p.Plans[0].Models, Methods: p.Plans[0].Methods})
+			}
+		}
+		p.Plans = plans
+	}
+	for i := range p.Plans {
+		if len(o.Models) > 0 {
+			p.Plans[i].Models = append([]string(nil), o.Models...)
+		}
+		if len(o.Methods) > 0 {
+			p.Plans[i].Methods = append([]string(nil), o.Methods...)
+		}
+	}
+	if len(o.Seeds) > 0 {
+		p.Seeds = append([]uint64(nil), o.Seeds...)
+	}
+	if len(o.Order) > 0 {
+		p.Orders = [][]string{append([]string(nil), o.Order...)}
+	}
+	for _, kv := range o.Set {
+		if err := p.Set(kv); err != nil {
+			return err
+		}
+	}
+	return p.Check()
+}

@@ -1,0 +1,128 @@
+package bench
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/sleepbench/sleepbench/methods"
+)
+
+func TestBuiltinProfiles(t *testing.T) {
+	for _, name := range ProfileNames() {
+		p, err := LookupProfile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Check(); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+		got := map[string]bool{}
+		for _, pl := range p.Plans {
+			got[pl.Protocol] = true
+		}
+		if len(got) != 3 {
+			t.Errorf("%s has plans for %v, want all three protocols", name, got)
+		}
+		if len(Expand(p)) == 0 {
+			t.Errorf("%s expands to no runs", name)
+		}
+	}
+	q := Quick()
+	for _, s := range Expand(q) {
+		if s.Model != "custom" {
+			t.Errorf("quick runs model %s", s.Model)
+		}
+	}
+	d := Default()
+	if len(d.Seeds) < 3 || d.Grids["ewc"] == nil {
+		t.Errorf("default: seeds %v, grids %v", d.Seeds, d.Grids)
+	}
+	if _, err := LookupProfile("huge"); err == nil || !strings.Contains(err.Error(), "valid: quick, default, paper") {
+		t.Errorf("unknown profile: %v", err)
+	}
+	// Fresh copies: editing one does not touch the next.
+	q.Plans[0].Models[0] = "x"
+	if Quick().Plans[0].Models[0] != "custom" {
+		t.Error("Quick returns shared slices")
+	}
+}
+
+func TestSet(t *testing.T) {
+	p := Quick()
+	for _, kv := range []string{"steps=7", "lr=0.01", "schedule=constant", "ewc.lambda=5", "grid.replay.buffer=10,20", "interference="} {
+		if err := p.Set(kv); err != nil {
+			t.Fatalf("%s: %v", kv, err)
+		}
+	}
+	if p.Steps != 7 || p.LR != 0.01 || p.Schedule != Constant || p.Interference != "" {
+		t.Errorf("settings not applied: %+v", p)
+	}
+	if diff := cmp.Diff(methods.Config{"lambda": "5", "fisher_samples": "16"}, p.MethodConfigs["ewc"]); diff != "" {
+		t.Errorf("ewc config (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"10", "20"}, p.Grids["replay"]["buffer"]); diff != "" {
+		t.Errorf("grid (-want +got):\n%s", diff)
+	}
+	// Setting a method key drops its grid.
+	d := Default()
+	if err := d.Set("ewc.lambda=3"); err != nil || len(d.Grids["ewc"]) != 0 {
+		t.Errorf("ewc.lambda=3 left grid %v (%v)", d.Grids["ewc"], err)
+	}
+	if Default().Grids["ewc"]["lambda"] == nil {
+		t.Error("Set changed the built-in profile")
+	}
+	for kv, want := range map[string]string{
+		"stepz=3":     "unknown key (valid: batch, clip, ctx",
+		"steps=-1":    "want a non-negative integer",
+		"lr=fast":     "want a non-negative number",
+		"schedule=up": "want cosine or constant",
+		"novalue":     "want key=value",
+	} {
+		if err := p.Set(kv); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Set(%q) = %v, want %q", kv, err, want)
+		}
+	}
+}
+
+func TestApply(t *testing.T) {
+	p := Default()
+	err := p.Apply(Overrides{Protocols: []string{"dormancy", "sequence"}, Models: []string{"gpt2-mini"}, Methods: []string{"naive"},
+		Seeds: []uint64{4}, Order: []string{"email", "my/corpus"}, Set: []string{"days=2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Plan{{Dormancy, []string{"gpt2-mini"}, []string{"naive"}}, {Sequence, []string{"gpt2-mini"}, []string{"naive"}}}
+	if diff := cmp.Diff(want, p.Plans); diff != "" {
+		t.Errorf("plans (-want +got):\n%s", diff)
+	}
+	if p.Days != 2 || p.Seeds[0] != 4 || p.Orders[0][1] != "my/corpus" {
+		t.Errorf("overrides not applied: %+v", p)
+	}
+	// Expand runs sequence before dormancy whatever the flag order.
+	if s := Expand(p); len(s) != 2 || s[0].Protocol != Sequence {
+		t.Errorf("expanded %+v", s)
+	}
+	if err := p.Apply(Overrides{Protocols: []string{"nap"}}); err == nil || !strings.Contains(err.Error(), "valid: sequence, dormancy, compression") {
+		t.Errorf("unknown protocol: %v", err)
+	}
+	if err := p.Apply(Overrides{Order: []string{"email", "email"}}); err == nil || !strings.Contains(err.Error(), `domain "email" twice`) {
+		t.Errorf("repeated domain: %v", err)
+	}
+}
+
+func TestSetClassify(t *testing.T) {
+	p := Quick()
+	if err := p.Set("objective=classify"); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([][]string{{"party", "book", "spam", "subject", "genre"}}, p.Orders); diff != "" {
+		t.Errorf("orders (-want +got):\n%s", diff)
+	}
+	if p.Interference != "" || p.Objective != Classify {
+		t.Errorf("interference %q, objective %q", p.Interference, p.Objective)
+	}
+	if DefaultOrder()[0] != "speech" {
+		t.Error("Set changed the default order")
+	}
+}

@@ -1,0 +1,130 @@
+package bench
+
+import (
+	"fmt"
+)
+
+// SequenceResult is what the sequence protocol measures.
+type SequenceResult struct {
+	// R[i][j] is the accuracy on task j after training task i (row 0:
+	// before training; row T+1, when there is a next day, after it).
+	R [][]float64
+	// Loss mirrors R with mean held-out cross-entropy.
+	Loss [][]float64
+	// NextDay is true when R has the row T+1.
+	NextDay bool
+}
+
+// RunSequence trains the tasks ts in order, steps wake steps each, and
+// evaluates every task before training and after each task. When next is
+// not nil it then runs the "next day": one more wake period of the same
+// length on the interference domain next, with the method's hooks run as
+// for a task (a sleeping method sleeps after it too), and evaluates every
+// task of ts again, giving row T+1.
+func RunSequence(l *Loop, ts []Task, next Task, steps int) (*SequenceResult, error) {
+	res := &SequenceResult{}
+	add := func() error {
+		acc, loss, err := l.Evaluate(ts)
+		if err != nil {
+			return err
+		}
+		res.R = append(res.R, acc)
+		res.Loss = append(res.Loss, loss)
+		return nil
+	}
+	if err := add(); err != nil {
+		return nil, err
+	}
+	for i, t := range ts {
+		p := Period{Task: t, Steps: steps, Label: fmt.Sprintf("task %d (%s)", i+1, t.Name()), Stream: uint64(i)}
+		if err := l.Train(p); err != nil {
+			return nil, err
+		}
+		if err := add(); err != nil {
+			return nil, err
+		}
+	}
+	if next != nil {
+		p := Period{Task: next, Steps: steps, Label: fmt.Sprintf("next day (%s)", next.Name()), Stream: uint64(len(ts))}
+		if err := l.Train(p); err != nil {
+			return nil, err
+		}
+		if err := add(); err != nil {
+			return nil, err
+		}
+		res.NextDay = true
+	}
+	return res, nil
+}
+
+// RunDormancy trains the base task for steps wake steps, then days days:
+// day d wakes for daySteps steps on others[(d−1) mod len(others)] (the
+// interfering domains in rotation) and ends with the method's EndTask —
+// the night, where a sleeping method sleeps. It returns the accuracy on
+// the base task after the base training (day 0) and after every night.
+//
+// How long a method sleeps is the method's business; the runner sets the
+// sleeping methods' budget to Profile.SleepRatio × the period's wake steps
+// through their config (see Runner), and env.Cfg.StepsPerTask is daySteps
+// during the days.
+func RunDormancy(l *Loop, base Task, others []Task, steps, days, daySteps int) ([]float64, error) {
+	if len(others) == 0 && days > 0 {
+		return nil, fmt.Errorf("%s: dormancy needs at least one interfering domain", l.Name)
+	}
+	curve := make([]float64, 0, days+1)
+	p := Period{Task: base, Steps: steps, Label: fmt.Sprintf("base task (%s)", base.Name()), Stream: 0}
+	if err := l.Train(p); err != nil {
+		return nil, err
+	}
+	eval := func() error {
+		acc, _, err := l.Evaluate([]Task{base})
+		if err != nil {
+			return err
+		}
+		curve = append(curve, acc[0])
+		return nil
+	}
+	if err := eval(); err != nil {
+		return nil, err
+	}
+	for d := 1; d <= days; d++ {
+		t := others[(d-1)%len(others)]
+		p := Period{Task: t, Steps: daySteps, Label: fmt.Sprintf("day %d (%s)", d, t.Name()), Stream: uint64(d)}
+		if err := l.Train(p); err != nil {
+			return nil, err
+		}
+		if err := eval(); err != nil {
+			return nil, err
+		}
+	}
+	return curve, nil
+}
+
+// RunCompression evaluates the loop's current model on ts as it is
+// ("none"), after pruning the fraction frac of every weight matrix by
+// magnitude ("prune30"), and after INT4 per-row quantisation ("int4").
+// Each transform starts from the unchanged model, and the model's
+// parameters are restored before it returns.
+func RunCompression(l *Loop, ts []Task, frac float64) (map[string][]float64, error) {
+	p := l.Model.Params()
+	saved := p.Clone()
+	defer copy(p.Data, saved.Data)
+	out := map[string][]float64{}
+	for _, tr := range []struct {
+		name  string
+		apply func()
+	}{
+		{NoCompression, func() {}},
+		{Prune30, func() { Prune(p, frac) }},
+		{Int4, func() { QuantizeInt4(p) }},
+	} {
+		copy(p.Data, saved.Data)
+		tr.apply()
+		acc, _, err := l.Evaluate(ts)
+		if err != nil {
+			return nil, fmt.Errorf("compression %s: %w", tr.name, err)
+		}
+		out[tr.name] = acc
+	}
+	return out, nil
+}

@@ -1,0 +1,73 @@
+package bench
+
+import (
+	"fmt"
+
+	"github.com/sleepbench/sleepbench/datasets"
+	"github.com/sleepbench/sleepbench/methods"
+	"github.com/sleepbench/sleepbench/models"
+	"github.com/sleepbench/sleepbench/tasks"
+)
+
+// Real returns the builders backed by the project's packages: the
+// Transformers of models (built-in configs), AdamW (models.DefaultAdamW
+// with the profile's weight decay), the Arrow tasks of package tasks and
+// the Default method registry.
+func Real() Builders {
+	a := models.DefaultAdamW
+	return Builders{
+		Describe: Describe,
+		NewModel: func(name string, classes []int, threads int, seed uint64) (models.Model, error) {
+			cfg, err := models.LookupConfig(name)
+			if err != nil {
+				return nil, err
+			}
+			cfg.Classes = classes
+			cfg.Threads = threads
+			return models.NewTransformer(cfg, seed)
+		},
+		NewOptimizer: func(p *models.Params, weightDecay float64) Optimizer {
+			c := a
+			c.WeightDecay = weightDecay
+			return models.NewAdamW(p, c)
+		},
+		OpenTask: func(spec tasks.Spec, index int) (Task, error) {
+			t, err := tasks.Open(spec, index)
+			if err != nil {
+				return nil, err
+			}
+			return t, nil
+		},
+		Methods:   methods.Default,
+		Backend:   models.BackendName,
+		Optimizer: fmt.Sprintf("adamw(beta1=%g,beta2=%g,eps=%g)", a.Beta1, a.Beta2, a.Eps),
+	}
+}
+
+// Describe says what a built-in model reads: decoders predict the next
+// token, encoders masked tokens; the tokenizer follows the vocabulary
+// (8,192: gpt2-8k; 50,257: gpt2; 30,522: bert-uncased).
+func Describe(name string) (ModelInfo, error) {
+	cfg, err := models.LookupConfig(name)
+	if err != nil {
+		return ModelInfo{}, err
+	}
+	info := ModelInfo{LM: models.NextToken, MaxCtx: cfg.Ctx}
+	if cfg.Arch == models.Encoder {
+		info.LM = models.Masked
+	}
+	switch cfg.Vocab {
+	case 8192:
+		info.Tokenizer = datasets.GPT2Small
+	case 50257:
+		info.Tokenizer = datasets.GPT2
+	case 30522:
+		info.Tokenizer = datasets.BERTUncased
+	default:
+		return ModelInfo{}, fmt.Errorf("model %s: no tokenizer has its vocabulary of %d", name, cfg.Vocab)
+	}
+	return info, nil
+}
+
+// *tasks.Task is a Task.
+var _ Task = (*tasks.Task)(nil)

@@ -1,0 +1,732 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
+
+	"github.com/sleepbench/sleepbench/methods"
+	"github.com/sleepbench/sleepbench/models"
+	"github.com/sleepbench/sleepbench/results"
+)
+
+// The image suites check the harness's methods against published numbers
+// where published numbers exist: split and permuted MNIST with the MLP
+// and training setup of Hsu et al. 2018 ("Re-evaluating Continual
+// Learning Scenarios", their public code GT-RIPL/Continual-Learning-
+// Benchmark). Every run goes through the same Loop, Method plugins and
+// optimisers as the Transformer runs; docs/REPRODUCIBILITY.md gives the
+// setup with its sources and the measured tables.
+
+// Suite names (RunSuite's name argument).
+const (
+	SplitMNIST    = "split-mnist"
+	PermutedMNIST = "permuted-mnist"
+)
+
+// DefaultImageData is where `sleepbench data build` writes the full
+// MNIST files (datasets/data/pixels holds only a small sample).
+var DefaultImageData = filepath.Join("datasets", "cache", "data")
+
+// SuiteOptions configure RunSuite. The zero value runs the published
+// setup: 5 seeds, every method and scenario of the suite.
+type SuiteOptions struct {
+	// Seeds of the runs; nil means 1..5.
+	Seeds []uint64
+	// Methods are suite method names (SuiteMethods); nil means all.
+	Methods []string
+	// Scenarios restricts split MNIST to some of "task", "domain",
+	// "class"; nil means all. Permuted MNIST has one scenario, "domain".
+	Scenarios []string
+	// Data is the folder of the MNIST Arrow files
+	// (<Data>/pixels/mnist-{train,validation,test}.arrow); "" means
+	// DefaultImageData.
+	Data string
+	// Out is the output folder; "" means out/suite/<name>. Run files go to
+	// <Out>/runs/<protocol>/<method>/seed<k>.json, and a run whose file
+	// exists (written with the same settings) is not run again.
+	Out string
+	// Jobs is the number of runs trained at once (default 1).
+	Jobs int
+	// Epochs per task; 0 means the published setup's (4 for split MNIST,
+	// 10 for permuted MNIST). Another value is recorded in every run and
+	// flagged in the printed table.
+	Epochs int
+	// Permutations is the number of permuted MNIST tasks (default 10).
+	Permutations int
+	// FisherSamples is the rows EWC draws per task for its Fisher; 0
+	// means the suite's default (10,000 for split MNIST, 1,000 for
+	// permuted MNIST).
+	FisherSamples int
+	// Format of the printed tables: "text" (default) or "markdown".
+	Format string
+	// Progress receives one line per run started and finished; nil for
+	// none.
+	Progress io.Writer
+}
+
+// suiteScenario is one scenario of a suite with its published setup.
+type suiteScenario struct {
+	protocol string // results.Run.Protocol, e.g. "split-mnist-task"
+	short    string // "task", "domain", "class"
+	title    string
+	hidden   []int
+	epochs   int
+	batch    int
+	sgdLR    float64
+	adamLR   float64
+	// λ of EWC and online EWC in this harness's convention, (λ/2)·ΣF·Δθ²:
+	// twice the reg_coef of Hsu et al.'s code, whose penalty is
+	// reg_coef·ΣF·Δθ².
+	ewcLambda, onlineLambda float64
+	buffer                  int // replay rows
+	fisher                  int // EWC Fisher rows per task
+	multiHead               bool
+	setup                   string // one line: what the tasks and heads are
+}
+
+// Hsu et al.'s settings, from the scripts of their code
+// (scripts/split_MNIST_incremental_{task,domain,class}.sh,
+// scripts/permuted_MNIST_incremental_domain.sh, agents/customization.py).
+func splitScenarios() []suiteScenario {
+	base := suiteScenario{hidden: []int{400, 400}, epochs: 4, batch: 128, sgdLR: 0.01, adamLR: 0.001, buffer: 1100, fisher: 10000}
+	task, domain, class := base, base, base
+	task.protocol, task.short, task.title = "split-mnist-task", "task", "split MNIST, incremental task learning"
+	task.multiHead, task.ewcLambda, task.onlineLambda = true, 2*100, 2*400
+	task.setup = "5 tasks (digits 0/1, 2/3, 4/5, 6/7, 8/9), one 2-way head per task, chosen by the task"
+	domain.protocol, domain.short, domain.title = "split-mnist-domain", "domain", "split MNIST, incremental domain learning"
+	domain.ewcLambda, domain.onlineLambda = 2*100, 2*700
+	domain.setup = "5 tasks, one shared 2-way head: first digit of the pair → 0, second → 1 (even/odd)"
+	class.protocol, class.short, class.title = "split-mnist-class", "class", "split MNIST, incremental class learning"
+	class.ewcLambda, class.onlineLambda = 2*600, 2*100
+	class.setup = "5 tasks, one shared 10-way head, labels the digits"
+	return []suiteScenario{task, domain, class}
+}
+
+func permutedScenarios() []suiteScenario {
+	return []suiteScenario{{
+		protocol: "permuted-mnist", short: "domain", title: "permuted MNIST, incremental domain learning",
+		hidden: []int{1000, 1000}, epochs: 10, batch: 128, sgdLR: 0.001, adamLR: 0.0001,
+		ewcLambda: 2 * 150, onlineLambda: 2 * 250, buffer: 4000, fisher: 1000,
+		setup: "tasks = MNIST under fixed pixel permutations (task 1 unpermuted), one shared 10-way head",
+	}}
+}
+
+// suiteMethod is a method of the image suites: a registered Method with
+// the optimiser and settings of the published setup.
+type suiteMethod struct {
+	name, summary string
+	registry      string // methods registry name
+	optimizer     string // "sgd" or "adam"
+	config        func(sc suiteScenario) methods.Config
+}
+
+var suiteMethods = []suiteMethod{
+	{name: "naive-sgd", summary: "sequential fine-tuning, plain SGD", registry: "naive", optimizer: "sgd",
+		config: func(suiteScenario) methods.Config { return methods.Config{} }},
+	{name: "naive-adam", summary: "sequential fine-tuning, Adam", registry: "naive", optimizer: "adam",
+		config: func(suiteScenario) methods.Config { return methods.Config{} }},
+	{name: "ewc", summary: "EWC, one Fisher and anchor per task, Adam", registry: "ewc", optimizer: "adam",
+		config: func(sc suiteScenario) methods.Config {
+			return methods.Config{"lambda": fmtFloat(sc.ewcLambda), "fisher_samples": strconv.Itoa(sc.fisher), "online": "false"}
+		}},
+	{name: "ewc-online", summary: "online EWC (summed Fisher, latest anchor, γ = 1), Adam", registry: "ewc", optimizer: "adam",
+		config: func(sc suiteScenario) methods.Config {
+			return methods.Config{"lambda": fmtFloat(sc.onlineLambda), "fisher_samples": strconv.Itoa(sc.fisher), "online": "true", "gamma": "1"}
+		}},
+	{name: "replay", summary: "experience replay, reservoir buffer mixed 1:1 into every batch, Adam", registry: "replay", optimizer: "adam",
+		config: func(sc suiteScenario) methods.Config { return methods.Config{"buffer": strconv.Itoa(sc.buffer)} }},
+}
+
+// SuiteMethods lists the methods of the image suites, in table order.
+func SuiteMethods() []string {
+	out := make([]string, len(suiteMethods))
+	for i, m := range suiteMethods {
+		out[i] = m.name
+	}
+	return out
+}
+
+// SuiteNames lists the image suites.
+func SuiteNames() []string { return []string{SplitMNIST, PermutedMNIST} }
+
+func lookupSuiteMethod(name string) (suiteMethod, error) {
+	for _, m := range suiteMethods {
+		if m.name == name {
+			return m, nil
+		}
+	}
+	return suiteMethod{}, fmt.Errorf("unknown suite method %q (valid: %s)", name, strings.Join(SuiteMethods(), ", "))
+}
+
+func fmtFloat(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
+
+// suitePlan is a resolved RunSuite call.
+type suitePlan struct {
+	name      string
+	scenarios []suiteScenario
+	methods   []suiteMethod
+	seeds     []uint64
+	opt       SuiteOptions
+	perms     int
+}
+
+func planSuite(name string, opt SuiteOptions) (*suitePlan, error) {
+	p := &suitePlan{name: name, opt: opt, seeds: opt.Seeds, perms: opt.Permutations}
+	var all []suiteScenario
+	switch name {
+	case SplitMNIST:
+		all = splitScenarios()
+	case PermutedMNIST:
+		all = permutedScenarios()
+	default:
+		return nil, fmt.Errorf("unknown suite %q (valid: %s)", name, strings.Join(SuiteNames(), ", "))
+	}
+	if len(opt.Scenarios) == 0 {
+		p.scenarios = all
+	}
+	for _, s := range opt.Scenarios {
+		found := false
+		for _, sc := range all {
+			if sc.short == s || sc.protocol == s {
+				p.scenarios = append(p.scenarios, sc)
+				found = true
+			}
+		}
+		if !found {
+			var valid []string
+			for _, sc := range all {
+				valid = append(valid, sc.short)
+			}
+			return nil, fmt.Errorf("suite %s has no scenario %q (valid: %s)", name, s, strings.Join(valid, ", "))
+		}
+	}
+	names := opt.Methods
+	if len(names) == 0 {
+		names = SuiteMethods()
+	}
+	for _, n := range names {
+		m, err := lookupSuiteMethod(n)
+		if err != nil {
+			return nil, err
+		}
+		p.methods = append(p.methods, m)
+	}
+	if len(p.seeds) == 0 {
+		p.seeds = []uint64{1, 2, 3, 4, 5}
+	}
+	seen := map[uint64]bool{}
+	for _, s := range p.seeds {
+		if seen[s] {
+			return nil, fmt.Errorf("seed %d given twice", s)
+		}
+		seen[s] = true
+	}
+	if opt.Epochs < 0 || opt.Permutations < 0 || opt.FisherSamples < 0 || opt.Jobs < 0 {
+		return nil, fmt.Errorf("negative epochs (%d), permutations (%d), Fisher samples (%d) or jobs (%d)", opt.Epochs, opt.Permutations, opt.FisherSamples, opt.Jobs)
+	}
+	if p.perms == 0 {
+		p.perms = 10
+	}
+	if p.perms < 2 && name == PermutedMNIST {
+		return nil, fmt.Errorf("permuted MNIST needs at least 2 tasks, got %d", p.perms)
+	}
+	for i := range p.scenarios {
+		sc := &p.scenarios[i]
+		if opt.Epochs > 0 {
+			sc.epochs = opt.Epochs
+		}
+		if opt.FisherSamples > 0 {
+			sc.fisher = opt.FisherSamples
+		}
+	}
+	if p.opt.Format == "" {
+		p.opt.Format = results.FormatText
+	}
+	if err := results.CheckFormat(p.opt.Format); err != nil {
+		return nil, err
+	}
+	if p.opt.Data == "" {
+		p.opt.Data = DefaultImageData
+	}
+	if p.opt.Out == "" {
+		p.opt.Out = filepath.Join("out", "suite", name)
+	}
+	if p.opt.Jobs == 0 {
+		p.opt.Jobs = 1
+	}
+	return p, nil
+}
+
+// buildTasks returns the tasks of scenario sc for seed (permuted MNIST
+// draws its permutations from the seed).
+func (p *suitePlan) buildTasks(data *mnistData, sc suiteScenario, seed uint64) ([]*imageTask, error) {
+	var ts []*imageTask
+	if p.name == SplitMNIST {
+		for k := 0; k < 5; k++ {
+			var label [10]int32
+			for d := range label {
+				label[d] = -1
+			}
+			classes := 2
+			a, b := 2*k, 2*k+1
+			if sc.short == "class" {
+				label[a], label[b], classes = int32(a), int32(b), 10
+			} else {
+				label[a], label[b] = 0, 1
+			}
+			t, err := newImageTask(data, k, fmt.Sprintf("mnist-%d%d", a, b), classes, label, nil)
+			if err != nil {
+				return nil, err
+			}
+			ts = append(ts, t)
+		}
+		return ts, nil
+	}
+	label := [10]int32{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
+	for k := 0; k < p.perms; k++ {
+		var perm []int
+		if k > 0 { // task 1 is MNIST itself, as in Hsu et al.
+			perm = rand.New(rand.NewPCG(seed, streamPerm+uint64(k))).Perm(suiteInputs)
+		}
+		t, err := newImageTask(data, k, fmt.Sprintf("mnist-perm%d", k+1), 10, label, perm)
+		if err != nil {
+			return nil, err
+		}
+		ts = append(ts, t)
+	}
+	return ts, nil
+}
+
+// streamPerm (+ task index) seeds permuted MNIST's permutations.
+const streamPerm = 0x7065726d // "perm"
+
+// stepsPerTask is epochs × ⌈N/batch⌉ for each task.
+func stepsPerTask(ts []*imageTask, sc suiteScenario) []int {
+	steps := make([]int, len(ts))
+	for i, t := range ts {
+		steps[i] = sc.epochs * ((t.NumTrain() + sc.batch - 1) / sc.batch)
+	}
+	return steps
+}
+
+// suiteJob is one run of a suite.
+type suiteJob struct {
+	sc   suiteScenario
+	m    suiteMethod
+	seed uint64
+	file string // relative to Out
+}
+
+func (j suiteJob) name() string { return fmt.Sprintf("%s/%s/seed%d", j.sc.protocol, j.m.name, j.seed) }
+
+// RunSuite runs the image suite name (SplitMNIST or PermutedMNIST): every
+// (scenario, method, seed) of opt that has no result file yet is trained
+// through Loop, and its accuracy matrix written as a results.Run under
+// opt.Out; then it prints, per scenario, the measured average accuracy
+// (mean ± 95% interval over the seeds, results.Aggregate) beside the
+// published number, the difference and whether it is within 2 points.
+// The tables are also written to <Out>/tables.md. A cancelled ctx stops
+// the suite at the next task boundary.
+func RunSuite(ctx context.Context, name string, opt SuiteOptions, w io.Writer) error {
+	p, err := planSuite(name, opt)
+	if err != nil {
+		return err
+	}
+	out := p.opt.Out
+	var jobs []suiteJob
+	for _, sc := range p.scenarios {
+		for _, m := range p.methods {
+			for _, seed := range p.seeds {
+				jobs = append(jobs, suiteJob{sc: sc, m: m, seed: seed,
+					file: filepath.Join("runs", sc.protocol, m.name, fmt.Sprintf("seed%d.json", seed))})
+			}
+		}
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return fmt.Errorf("suite output: %w", err)
+	}
+	data, err := loadMNIST(p.opt.Data)
+	if err != nil {
+		return err
+	}
+	runs := make([]*results.Run, len(jobs))
+	var todo []int
+	for i, j := range jobs {
+		path := filepath.Join(out, j.file)
+		if _, err := os.Stat(path); err != nil {
+			todo = append(todo, i)
+			continue
+		}
+		r, err := results.LoadRun(path)
+		if err != nil {
+			return err
+		}
+		ts, err := p.buildTasks(data, j.sc, j.seed)
+		if err != nil {
+			return err
+		}
+		if err := sameSettings(path, r.Config, p.runConfig(j, ts)); err != nil {
+			return err
+		}
+		runs[i] = r
+	}
+	// Split MNIST's tasks do not depend on the seed: share them (and their
+	// cached test batches) between the runs of a scenario.
+	shared := map[string][]*imageTask{}
+	if p.name == SplitMNIST {
+		for _, sc := range p.scenarios {
+			if shared[sc.protocol], err = p.buildTasks(data, sc, 0); err != nil {
+				return err
+			}
+		}
+	}
+	var (
+		mu   sync.Mutex
+		errs []error
+		next int
+		wg   sync.WaitGroup
+	)
+	take := func() (int, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(errs) > 0 || next >= len(todo) || ctx.Err() != nil {
+			return 0, false
+		}
+		next++
+		return todo[next-1], true
+	}
+	for range min(p.opt.Jobs, len(todo)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i, ok := take(); ok; i, ok = take() {
+				j := jobs[i]
+				ts := shared[j.sc.protocol]
+				if ts == nil {
+					var err error
+					if ts, err = p.buildTasks(data, j.sc, j.seed); err != nil {
+						mu.Lock()
+						errs = append(errs, err)
+						mu.Unlock()
+						return
+					}
+				}
+				r, err := p.run(ctx, j, ts)
+				if err == nil {
+					err = results.SaveRun(filepath.Join(out, j.file), r)
+				}
+				mu.Lock()
+				if err != nil {
+					errs = append(errs, err)
+				} else {
+					runs[i] = r
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	tabs, err := p.tables(jobs, runs)
+	if err != nil {
+		return err
+	}
+	for _, t := range tabs {
+		if err := t.write(w, p.opt.Format); err != nil {
+			return err
+		}
+	}
+	f, err := os.Create(filepath.Join(out, "tables.md"))
+	if err != nil {
+		return fmt.Errorf("suite tables: %w", err)
+	}
+	for _, t := range tabs {
+		if err := t.write(f, results.FormatMarkdown); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	return f.Close()
+}
+
+// runConfig lists every setting of a run (results.Run.Config).
+func (p *suitePlan) runConfig(j suiteJob, ts []*imageTask) map[string]string {
+	sc := j.sc
+	steps := stepsPerTask(ts, sc)
+	ss := make([]string, len(steps))
+	for i, s := range steps {
+		ss[i] = strconv.Itoa(s)
+	}
+	hidden := make([]string, len(sc.hidden))
+	for i, h := range sc.hidden {
+		hidden[i] = strconv.Itoa(h)
+	}
+	lr := sc.adamLR
+	opt := "adam(beta1=0.9,beta2=0.999,eps=1e-08,weight_decay=0)"
+	if j.m.optimizer == "sgd" {
+		lr, opt = sc.sgdLR, "sgd(momentum=0)"
+	}
+	c := map[string]string{
+		"suite": p.name, "protocol": sc.protocol, "scenario": sc.short, "method": j.m.name,
+		"registry_method": j.m.registry, "seed": strconv.FormatUint(j.seed, 10),
+		"model":     fmt.Sprintf("mlp(in=%d, hidden=%s, heads=%s)", suiteInputs, strings.Join(hidden, ","), map[bool]string{true: "one per task", false: "shared"}[sc.multiHead]),
+		"inputs":    fmt.Sprintf("28x28 zero-padded to 32x32, (pixel/255 - %g) / %g", suiteMean, suiteStd),
+		"optimizer": opt, "lr": fmtFloat(lr), "schedule": Constant, "clip": "0",
+		"batch": strconv.Itoa(sc.batch), "epochs": strconv.Itoa(sc.epochs), "steps_per_task": strings.Join(ss, ","),
+		"eval_batch": strconv.Itoa(suiteEvalBatch), "backend": models.BackendName,
+	}
+	if p.name == PermutedMNIST {
+		c["permutations"] = strconv.Itoa(p.perms)
+	}
+	for k, v := range j.m.config(sc) {
+		c["method."+k] = v
+	}
+	return c
+}
+
+const suiteEvalBatch = 1000
+
+// sameSettings refuses a run file written with other settings.
+func sameSettings(path string, got, want map[string]string) error {
+	var diffs []string
+	for k, v := range want {
+		if got[k] != v {
+			diffs = append(diffs, fmt.Sprintf("%s %q → %q", k, got[k], v))
+		}
+	}
+	if len(diffs) == 0 {
+		return nil
+	}
+	sort.Strings(diffs)
+	return fmt.Errorf("%s was written with other settings (%s); use another output folder or remove it", path, strings.Join(diffs, "; "))
+}
+
+// run trains one (scenario, method, seed) and returns its record.
+func (p *suitePlan) run(ctx context.Context, j suiteJob, ts []*imageTask) (*results.Run, error) {
+	start := time.Now()
+	sc := j.sc
+	bts := make([]Task, len(ts))
+	for i, t := range ts {
+		bts[i] = t
+	}
+	model, err := newSuiteModel(sc, ts, j.seed)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", j.name(), err)
+	}
+	meth, err := methodsNew(j.m, sc)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", j.name(), err)
+	}
+	var opt Optimizer
+	lr := sc.adamLR
+	switch j.m.optimizer {
+	case "sgd":
+		opt, lr = &models.SGD{}, sc.sgdLR
+	case "adam":
+		opt = models.NewAdamW(model.Params(), models.AdamWConfig{Beta1: 0.9, Beta2: 0.999, Eps: 1e-8})
+	default:
+		return nil, fmt.Errorf("%s: unknown optimiser %q", j.name(), j.m.optimizer)
+	}
+	set := Settings{Batch: sc.batch, EvalBatch: suiteEvalBatch, LR: lr, MinLR: lr, Schedule: Constant}
+	loop := NewLoop(j.name(), model, meth, opt, set, j.seed)
+	if p.opt.Progress != nil {
+		fmt.Fprintf(p.opt.Progress, "%s: started\n", j.name())
+	}
+	rec := &results.Run{
+		SchemaVersion: results.SchemaVersion, Profile: "suite-" + p.name, Protocol: sc.protocol,
+		Model: model.Name(), Method: j.m.name, Seed: j.seed, Config: p.runConfig(j, ts),
+	}
+	add := func() error {
+		acc, loss, err := loop.Evaluate(bts)
+		if err != nil {
+			return err
+		}
+		rec.R = append(rec.R, acc)
+		rec.Loss = append(rec.Loss, loss)
+		return nil
+	}
+	if err := add(); err != nil {
+		return nil, err
+	}
+	steps := stepsPerTask(ts, sc)
+	for i, t := range ts {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("%s: %w", j.name(), err)
+		}
+		rec.Tasks = append(rec.Tasks, t.Name())
+		per := Period{Task: t, Steps: steps[i], Label: fmt.Sprintf("task %d (%s)", i+1, t.Name()), Stream: uint64(i)}
+		if err := loop.Train(per); err != nil {
+			return nil, err
+		}
+		if err := add(); err != nil {
+			return nil, err
+		}
+	}
+	rec.Steps, rec.Tokens = loop.Steps, loop.Tokens
+	rec.WallSeconds = time.Since(start).Seconds()
+	rec.PeakMemBytes = PeakRSS()
+	if p.opt.Progress != nil {
+		acc, _ := results.ACC(rec.R)
+		fmt.Fprintf(p.opt.Progress, "%s: ACC %.2f%% (%d steps, %.0f s)\n", j.name(), 100*acc, rec.Steps, rec.WallSeconds)
+	}
+	return rec, nil
+}
+
+// methodsNew builds the Method of m for scenario sc from the Default
+// registry.
+func methodsNew(m suiteMethod, sc suiteScenario) (methods.Method, error) {
+	return methods.New(m.registry, m.config(sc))
+}
+
+// newSuiteModel builds the MLP of scenario sc for tasks ts: one head per
+// task (sized by the task's classes) for incremental task learning, one
+// shared head otherwise, initialised from seed.
+func newSuiteModel(sc suiteScenario, ts []*imageTask, seed uint64) (*models.MLP, error) {
+	classes := make([]int, len(ts))
+	for i, t := range ts {
+		classes[i] = t.Classes()
+	}
+	return models.NewMLP(models.MLPConfig{In: suiteInputs, Hidden: sc.hidden, Classes: classes, SharedHead: !sc.multiHead}, seed)
+}
+
+// tables builds one table per scenario.
+func (p *suitePlan) tables(jobs []suiteJob, runs []*results.Run) ([]*table, error) {
+	var out []*table
+	for _, sc := range p.scenarios {
+		t := &table{
+			title:  fmt.Sprintf("%s (%s)", sc.title, sc.protocol),
+			header: []string{"method", "measured ACC % (mean ± 95% CI, n)", "published % (± sd, runs)", "Δ (points)", "within 2 points?"},
+		}
+		recalled := false
+		for _, m := range p.methods {
+			var accs []float64
+			for i, j := range jobs {
+				if j.sc.protocol != sc.protocol || j.m.name != m.name {
+					continue
+				}
+				a, err := results.ACC(runs[i].R)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", j.name(), err)
+				}
+				accs = append(accs, 100*a)
+			}
+			st := results.Aggregate(accs)
+			measured := fmt.Sprintf("%.2f ± %.2f (%d)", st.Mean, st.CI, st.N)
+			if st.N < 2 {
+				measured = fmt.Sprintf("%.2f (%d)", st.Mean, st.N)
+			}
+			pub, delta, within := "—", "—", "no published number"
+			if pr, ok := LookupPublished(sc.protocol, m.name); ok {
+				pub = fmt.Sprintf("%.2f", pr.Mean)
+				if !math.IsNaN(pr.Spread) {
+					pub += fmt.Sprintf(" ± %.2f", pr.Spread)
+				}
+				pub += fmt.Sprintf(" (%d)", pr.Runs)
+				if pr.Checked == Recalled {
+					pub += " †"
+					recalled = true
+				}
+				d := st.Mean - pr.Mean
+				delta = fmt.Sprintf("%+.2f", d)
+				within = "no"
+				if math.Abs(d) <= 2 {
+					within = "yes"
+				}
+			}
+			t.rows = append(t.rows, []string{m.name, measured, pub, delta, within})
+		}
+		t.notes = append(t.notes,
+			fmt.Sprintf("Setup: %s; MLP 1024-%s, %d epochs per task, batch %d, constant learning rate (SGD %g, Adam %g).",
+				sc.setup, joinInts(sc.hidden, "-"), sc.epochs, sc.batch, sc.sgdLR, sc.adamLR),
+			"ACC = mean test accuracy over all tasks after the last task. Measured: mean ± half-width of the 95% Student-t interval over seeds. Published: mean ± standard deviation as printed.")
+		if recalled {
+			t.notes = append(t.notes, "† published number not checked against a retrieved copy of the table (see docs/REPRODUCIBILITY.md).")
+		}
+		def := splitScenarios()[0].epochs
+		if p.name == PermutedMNIST {
+			def = permutedScenarios()[0].epochs
+		}
+		if sc.epochs != def {
+			t.notes = append(t.notes, fmt.Sprintf("Reduced budget: %d epochs per task instead of the published %d.", sc.epochs, def))
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+func joinInts(xs []int, sep string) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = strconv.Itoa(x)
+	}
+	return strings.Join(s, sep)
+}
+
+// table is one printed table of a suite: a title, a header, rows and
+// notes below.
+type table struct {
+	title  string
+	header []string
+	rows   [][]string
+	notes  []string
+}
+
+func (t *table) write(w io.Writer, format string) error {
+	if format == results.FormatMarkdown {
+		fmt.Fprintf(w, "### %s\n\n", t.title)
+	} else {
+		fmt.Fprintf(w, "%s\n%s\n", t.title, strings.Repeat("=", len([]rune(t.title))))
+	}
+	opts := []tablewriter.Option{
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithHeaderAlignment(tw.AlignLeft),
+		tablewriter.WithRowAlignment(tw.AlignLeft),
+	}
+	if format == results.FormatMarkdown {
+		opts = append(opts, tablewriter.WithRenderer(renderer.NewMarkdown()))
+	}
+	tab := tablewriter.NewTable(w, opts...)
+	tab.Header(toAnySlice(t.header)...)
+	for i, row := range t.rows {
+		if err := tab.Append(toAnySlice(row)...); err != nil {
+			return fmt.Errorf("table %q row %d: %w", t.title, i, err)
+		}
+	}
+	if err := tab.Render(); err != nil {
+		return fmt.Errorf("table %q: %w", t.title, err)
+	}
+	fmt.Fprintln(w)
+	for _, n := range t.notes {
+		fmt.Fprintln(w, n)
+	}
+	_, err := fmt.Fprintln(w)
+	return err
+}
+
+func toAnySlice(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}

@@ -1,0 +1,464 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/sleepbench/sleepbench/datasets"
+	"github.com/sleepbench/sleepbench/models"
+	"github.com/sleepbench/sleepbench/results"
+)
+
+// synthMNIST builds a tiny MNIST in memory: per split, rows per digit
+// images whose pixel (r, c) is (digit·20 + row + r + c) mod 256, so that
+// every image is distinct and its digit can be read back from pixel 0.
+func synthMNIST(rows int) *mnistData {
+	d := &mnistData{}
+	for s, set := range []*imageSet{&d.train, &d.val, &d.test} {
+		for digit := 0; digit < 10; digit++ {
+			for k := 0; k < rows+s; k++ { // splits of different sizes
+				for r := 0; r < mnistSide; r++ {
+					for c := 0; c < mnistSide; c++ {
+						set.pix = append(set.pix, uint8((digit*20+k+r+c)%256))
+					}
+				}
+				set.labels = append(set.labels, int32(digit))
+			}
+		}
+	}
+	return d
+}
+
+// digitOf reads the digit of a synthetic row back from its first image
+// pixel (padded position (2, 2)) of an unpermuted batch row.
+func digitOf(t *testing.T, row []float32) int {
+	t.Helper()
+	v := float64(row[suitePad*suiteSide+suitePad])*suiteStd + suiteMean
+	b := int(math.Round(v * 255))
+	return b / 20
+}
+
+func TestSplitMNISTTasks(t *testing.T) {
+	data := synthMNIST(3)
+	for _, sc := range splitScenarios() {
+		p := &suitePlan{name: SplitMNIST}
+		ts, err := p.buildTasks(data, sc, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ts) != 5 {
+			t.Fatalf("%s: %d tasks, want 5", sc.protocol, len(ts))
+		}
+		for k, task := range ts {
+			a, b := 2*k, 2*k+1
+			if want := []int32{int32(a), int32(b)}; !slices.Equal(task.digits, want) {
+				t.Errorf("%s task %d: digits %v, want %v", sc.protocol, k, task.digits, want)
+			}
+			wantClasses := 2
+			if sc.short == "class" {
+				wantClasses = 10
+			}
+			if task.Classes() != wantClasses || task.Index() != k {
+				t.Errorf("%s task %d: %d classes, index %d; want %d, %d", sc.protocol, k, task.Classes(), task.Index(), wantClasses, k)
+			}
+			if task.NumTrain() != 6 {
+				t.Errorf("%s task %d: %d training rows, want 6 (3 per digit)", sc.protocol, k, task.NumTrain())
+			}
+			bs, err := task.Test(4)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows := 0
+			for _, bt := range bs {
+				if bt.T != suiteInputs || bt.Objective != models.Classify {
+					t.Fatalf("batch T=%d objective %v", bt.T, bt.Objective)
+				}
+				for i := 0; i < bt.B; i++ {
+					digit := digitOf(t, bt.Features[i*suiteInputs:])
+					if digit != a && digit != b {
+						t.Errorf("%s task %d: test row of digit %d", sc.protocol, k, digit)
+					}
+					want := int32(digit - a) // task and domain: first digit 0, second 1
+					if sc.short == "class" {
+						want = int32(digit)
+					}
+					if bt.Targets[i] != want {
+						t.Errorf("%s task %d: digit %d has target %d, want %d", sc.protocol, k, digit, bt.Targets[i], want)
+					}
+					if bt.Task[i] != k {
+						t.Errorf("%s task %d: row task %d", sc.protocol, k, bt.Task[i])
+					}
+				}
+				rows += bt.B
+			}
+			if rows != 2*5 { // (3+2) test rows per digit
+				t.Errorf("%s task %d: %d test rows, want 10", sc.protocol, k, rows)
+			}
+		}
+		m, err := newSuiteModel(sc, ts, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]string{"task": "mlp-1024-400-400-2+2+2+2+2", "domain": "mlp-1024-400-400-2", "class": "mlp-1024-400-400-10"}[sc.short]
+		if m.Name() != want {
+			t.Errorf("%s: model %s, want %s", sc.protocol, m.Name(), want)
+		}
+	}
+}
+
+// TestSplitMNISTHeads checks that in incremental task learning a row's
+// loss depends on its own task's head only.
+func TestSplitMNISTHeads(t *testing.T) {
+	data := synthMNIST(3)
+	sc := splitScenarios()[0]
+	ts, err := (&suitePlan{name: SplitMNIST}).buildTasks(data, sc, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := newSuiteModel(sc, ts, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := ts[2].Sample(rand.New(rand.NewPCG(1, 2)), 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loss := func() float64 {
+		s, err := m.Evaluate(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.LossSum
+	}
+	base := loss()
+	for h := 0; h < 5; h++ {
+		bias := m.Params().Get("head." + string(rune('0'+h)) + ".bias")
+		old := bias[0]
+		bias[0] += 3
+		changed := loss() != base
+		bias[0] = old
+		if changed != (h == 2) {
+			t.Errorf("changing head %d changed the loss of task 2's rows: %t", h, changed)
+		}
+	}
+}
+
+func TestPermutedMNISTTasks(t *testing.T) {
+	data := synthMNIST(2)
+	sc := permutedScenarios()[0]
+	p := &suitePlan{name: PermutedMNIST, perms: 3}
+	ts, err := p.buildTasks(data, sc, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ts) != 3 || ts[0].perm != nil || ts[1].perm == nil || slices.Equal(ts[1].perm, ts[2].perm) {
+		t.Fatalf("want 3 tasks, the first unpermuted, the others with distinct permutations")
+	}
+	again, _ := p.buildTasks(data, sc, 1)
+	other, _ := p.buildTasks(data, sc, 2)
+	if !slices.Equal(again[1].perm, ts[1].perm) || slices.Equal(other[1].perm, ts[1].perm) {
+		t.Errorf("permutations must be fixed by the seed and differ between seeds")
+	}
+	plain, err := ts[0].Test(100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	perm, err := ts[1].Test(100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b0, b1 := plain[0], perm[0]
+	if b0.B != 40 || b1.B != 40 || ts[1].Classes() != 10 {
+		t.Fatalf("test batches of %d and %d rows, want all 40 (4 per digit)", b0.B, b1.B)
+	}
+	for i := 0; i < b0.B; i++ {
+		if b0.Targets[i] != int32(digitOf(t, b0.Features[i*suiteInputs:])) || b1.Targets[i] != b0.Targets[i] {
+			t.Fatalf("row %d: targets %d and %d, want the digit", i, b0.Targets[i], b1.Targets[i])
+		}
+		if b1.Task[i] != 1 {
+			t.Fatalf("row %d of task 2 has task %d", i, b1.Task[i])
+		}
+		for j, pj := range ts[1].perm {
+			if b1.Features[i*suiteInputs+j] != b0.Features[i*suiteInputs+pj] {
+				t.Fatalf("row %d feature %d is not unpermuted feature %d", i, j, pj)
+			}
+		}
+	}
+}
+
+func TestImageTaskInputs(t *testing.T) {
+	data := synthMNIST(1)
+	var label [10]int32
+	for i := range label {
+		label[i] = int32(i)
+	}
+	task, err := newImageTask(data, 0, "all", 10, label, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := task.batch(&data.train, []int{3})
+	pix := data.train.pix[3*784 : 4*784]
+	pad := float32((0 - 0.1) / 0.2752)
+	for r := 0; r < 32; r++ {
+		for c := 0; c < 32; c++ {
+			got := b.Features[r*32+c]
+			want := pad
+			if r >= 2 && r < 30 && c >= 2 && c < 30 {
+				want = float32((float64(pix[(r-2)*28+c-2])/255 - 0.1) / 0.2752)
+			}
+			if math.Abs(float64(got-want)) > 1e-6 {
+				t.Fatalf("feature (%d, %d) = %v, want %v", r, c, got, want)
+			}
+		}
+	}
+	if _, err := newImageTask(data, 0, "bad", 2, label, nil); err == nil {
+		t.Error("labels beyond the head's classes were accepted")
+	}
+}
+
+func TestImageStreamEpochs(t *testing.T) {
+	data := synthMNIST(5)
+	var label [10]int32
+	for i := range label {
+		label[i] = -1
+	}
+	label[4], label[5] = 0, 1
+	task, err := newImageTask(data, 2, "mnist-45", 2, label, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	N := task.NumTrain() // 10
+	s := task.Train(rand.New(rand.NewPCG(3, 4)), 4)
+	for epoch := 0; epoch < 2; epoch++ {
+		seen := map[string]int{}
+		var sizes []int
+		for k := 0; k < (N+3)/4; k++ { // ⌈N/4⌉ steps make an epoch
+			b, err := s.Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			sizes = append(sizes, b.B)
+			for i := 0; i < b.B; i++ {
+				seen[string(float32Bytes(b.Features[i*suiteInputs:(i+1)*suiteInputs]))]++
+			}
+		}
+		if !slices.Equal(sizes, []int{4, 4, 2}) || len(seen) != N {
+			t.Fatalf("epoch %d: batch sizes %v and %d distinct rows, want [4 4 2] and %d", epoch, sizes, len(seen), N)
+		}
+	}
+	b, err := task.Sample(rand.New(rand.NewPCG(5, 6)), N)
+	if err != nil {
+		t.Fatal(err)
+	}
+	distinct := map[string]bool{}
+	for i := 0; i < b.B; i++ {
+		distinct[string(float32Bytes(b.Features[i*suiteInputs:(i+1)*suiteInputs]))] = true
+	}
+	if len(distinct) != N {
+		t.Errorf("Sample of all %d rows gave %d distinct rows", N, len(distinct))
+	}
+}
+
+func float32Bytes(xs []float32) []byte {
+	var buf bytes.Buffer
+	for _, x := range xs {
+		b := math.Float32bits(x)
+		buf.Write([]byte{byte(b), byte(b >> 8), byte(b >> 16), byte(b >> 24)})
+	}
+	return buf.Bytes()
+}
+
+// sampleDir is the committed MNIST sample.
+var sampleDir = filepath.Join("..", "datasets", "data")
+
+// TestLoadMNISTSample reads the committed sample through package tasks
+// and checks it against the rows the Arrow reader gives directly.
+func TestLoadMNISTSample(t *testing.T) {
+	d, err := loadMNIST(sampleDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		split string
+		set   *imageSet
+	}{{datasets.Train, &d.train}, {datasets.Validation, &d.val}, {datasets.Test, &d.test}} {
+		r, err := datasets.Open(datasets.FilePath(sampleDir, datasets.TokenizerPixels, datasets.DomainMNIST, c.split))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]int{} // image bytes + label → count
+		var order []string
+		for i := 0; i < r.NumRecords(); i++ {
+			rec, err := r.Record(i)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for j := 0; j < rec.Len(); j++ {
+				var key []byte
+				for _, v := range rec.InputIDs(j) {
+					key = append(key, byte(v))
+				}
+				key = append(key, byte(rec.Label(j)))
+				want[string(key)]++
+				order = append(order, string(key))
+			}
+		}
+		r.Close()
+		if c.set.len() != len(order) {
+			t.Fatalf("%s: %d rows, the file has %d", c.split, c.set.len(), len(order))
+		}
+		for i := 0; i < c.set.len(); i++ {
+			key := string(append(append([]byte(nil), c.set.pix[i*784:(i+1)*784]...), byte(c.set.labels[i])))
+			want[key]--
+			if c.split == datasets.Test && key != order[i] {
+				t.Fatalf("test row %d differs from the file's row %d", i, i)
+			}
+		}
+		for _, n := range want {
+			if n != 0 {
+				t.Fatalf("%s: the rows read differ from the file's", c.split)
+			}
+		}
+	}
+}
+
+// TestRunSuiteSample runs split MNIST (task scenario, naive Adam, one
+// seed) on the committed sample: the run file is written and valid, the
+// table shows the published number, the task-incremental accuracy is far
+// above chance, a second call reuses the file, and other settings in the
+// same folder are refused.
+func TestRunSuiteSample(t *testing.T) {
+	out := t.TempDir()
+	opt := SuiteOptions{Seeds: []uint64{1}, Methods: []string{"naive-adam"}, Scenarios: []string{"task"}, Data: sampleDir, Out: out, Epochs: 3}
+	var buf bytes.Buffer
+	if err := RunSuite(context.Background(), SplitMNIST, opt, &buf); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(out, "runs", "split-mnist-task", "naive-adam", "seed1.json")
+	r, err := results.LoadRun(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.R) != 6 || len(r.Tasks) != 5 || r.Protocol != "split-mnist-task" || r.Config["epochs"] != "3" {
+		t.Fatalf("run: %d rows of R, tasks %v, protocol %s, epochs %s", len(r.R), r.Tasks, r.Protocol, r.Config["epochs"])
+	}
+	acc, err := results.ACC(r.R)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("task-incremental ACC on the sample after 3 epochs: %.4f", acc)
+	if acc < 0.75 {
+		t.Errorf("task-incremental ACC %.3f on the sample: want well above chance (0.5)", acc)
+	}
+	for _, s := range []string{"split-mnist-task", "naive-adam", "93.46 ± 2.01 (10) †", "Reduced budget: 3 epochs"} {
+		if !strings.Contains(buf.String(), s) {
+			t.Errorf("table lacks %q:\n%s", s, buf.String())
+		}
+	}
+	info, _ := os.Stat(path)
+	buf.Reset()
+	if err := RunSuite(context.Background(), SplitMNIST, opt, &buf); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := os.Stat(path); !again.ModTime().Equal(info.ModTime()) {
+		t.Error("the second call trained the run again")
+	}
+	opt.Epochs = 2
+	err = RunSuite(context.Background(), SplitMNIST, opt, &buf)
+	if err == nil || !strings.Contains(err.Error(), "other settings") || !strings.Contains(err.Error(), "epochs") {
+		t.Errorf("other settings in the same folder: got %v", err)
+	}
+}
+
+func TestSuiteOptionErrors(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		opt  SuiteOptions
+		want string
+	}{
+		{"cifar", SuiteOptions{}, "unknown suite"},
+		{SplitMNIST, SuiteOptions{Methods: []string{"si"}}, "unknown suite method"},
+		{SplitMNIST, SuiteOptions{Scenarios: []string{"instance"}}, "no scenario"},
+		{SplitMNIST, SuiteOptions{Seeds: []uint64{1, 1}}, "twice"},
+		{PermutedMNIST, SuiteOptions{Permutations: 1}, "at least 2"},
+		{SplitMNIST, SuiteOptions{Format: "html"}, "format"},
+	} {
+		_, err := planSuite(c.name, c.opt)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s %+v: error %v, want one containing %q", c.name, c.opt, err, c.want)
+		}
+	}
+}
+
+func TestPublishedResults(t *testing.T) {
+	scenarios := map[string]bool{}
+	for _, sc := range append(splitScenarios(), permutedScenarios()...) {
+		scenarios[sc.protocol] = true
+	}
+	seen := map[string]bool{}
+	for _, p := range PublishedResults {
+		key := p.Scenario + "/" + p.Method
+		if seen[key] {
+			t.Errorf("%s listed twice", key)
+		}
+		seen[key] = true
+		if !scenarios[p.Scenario] {
+			t.Errorf("%s: unknown scenario", key)
+		}
+		if _, err := lookupSuiteMethod(p.Method); err != nil {
+			t.Errorf("%s: %v", key, err)
+		}
+		if p.Source == "" || p.Label == "" || p.Runs < 1 || p.Mean <= 0 || p.Mean > 100 {
+			t.Errorf("%s: incomplete entry %+v", key, p)
+		}
+		if (p.Checked == Quoted) == (p.Via == "") || (p.Checked != Quoted && p.Checked != Recalled) {
+			t.Errorf("%s: checked %q with via %q", key, p.Checked, p.Via)
+		}
+	}
+	// Every split MNIST cell the issue asks to check has a number.
+	for _, sc := range splitScenarios() {
+		for _, m := range SuiteMethods() {
+			if _, ok := LookupPublished(sc.protocol, m); !ok {
+				t.Errorf("no published number for %s/%s", sc.protocol, m)
+			}
+		}
+	}
+}
+
+// BenchmarkSplitMNISTStep measures one training step of the split MNIST
+// setup through Loop (naive Adam, batch 128, MLP 1024-400-400 with five
+// 2-way heads) on synthetic images, and reports images per second.
+func BenchmarkSplitMNISTStep(b *testing.B) {
+	data := synthMNIST(200)
+	sc := splitScenarios()[0]
+	ts, err := (&suitePlan{name: SplitMNIST}).buildTasks(data, sc, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := newSuiteModel(sc, ts, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	meth, err := lookupSuiteMethod("naive-adam")
+	if err != nil {
+		b.Fatal(err)
+	}
+	impl, err := methodsNew(meth, sc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	opt := models.NewAdamW(m.Params(), models.AdamWConfig{Beta1: 0.9, Beta2: 0.999, Eps: 1e-8})
+	loop := NewLoop("bench", m, impl, opt, Settings{Batch: 128, EvalBatch: 1000, LR: 1e-3, MinLR: 1e-3, Schedule: Constant}, 1)
+	b.ResetTimer()
+	if err := loop.Train(Period{Task: ts[0], Steps: b.N, Label: "bench"}); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N*128)/b.Elapsed().Seconds(), "images/s")
+}

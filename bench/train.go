@@ -1,0 +1,322 @@
+package bench
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/sleepbench/sleepbench/methods"
+	"github.com/sleepbench/sleepbench/models"
+	"github.com/sleepbench/sleepbench/tasks"
+)
+
+// Optimizer updates parameters from their gradients at a learning rate.
+// models.AdamW implements it.
+type Optimizer interface {
+	Step(p, g *models.Params, lr float64)
+}
+
+// Task is what the harness needs of a task: the methods' view of its data
+// plus the training stream, the fixed test batches and the number of
+// classes of its label (0 for language modelling). Open adapts a
+// *tasks.Task to it; tests use fakes.
+type Task interface {
+	methods.TaskData
+	// Classes is the number of label classes (0 unless classifying).
+	Classes() int
+	// Train returns an endless stream of shuffled training batches.
+	Train(rng *rand.Rand, batchSize int) tasks.Stream
+	// Test returns the fixed evaluation batches of the test split.
+	Test(batchSize int) ([]*models.Batch, error)
+	// Close releases the task's files.
+	Close() error
+}
+
+// Schedules of the wake learning rate (Settings.Schedule).
+const (
+	// Cosine warms up linearly over Warmup steps, then decays along a
+	// cosine to MinLR at the task's last step; it restarts every task
+	// (and every dormancy day), since each is a new period of learning.
+	Cosine = "cosine"
+	// Constant warms up linearly over Warmup steps, then stays at LR.
+	Constant = "constant"
+)
+
+// Settings are the wake-training settings of a run.
+type Settings struct {
+	Batch     int     // rows per training batch
+	EvalBatch int     // rows per evaluation batch
+	EvalRows  int     // validation rows drawn per task when tuning (test rows are capped by the task spec)
+	LR        float64 // peak learning rate
+	MinLR     float64 // final learning rate of the cosine schedule
+	Warmup    int     // linear warm-up steps at the start of every task
+	Schedule  string  // Cosine or Constant
+	ClipNorm  float64 // global gradient-norm clip; 0 disables
+}
+
+// Rate returns the learning rate at step (0-based) of a period of total
+// steps: models.Schedule (linear warm-up, then a cosine from LR towards
+// MinLR, which it reaches at step total) for Cosine; the warm-up, then LR,
+// for Constant.
+func (s Settings) Rate(step, total int) float64 {
+	if s.Schedule == Constant {
+		if step < s.Warmup {
+			return s.LR * float64(step+1) / float64(s.Warmup)
+		}
+		return s.LR
+	}
+	return models.Schedule{Warmup: s.Warmup, Total: total, Peak: s.LR, Min: s.MinLR}.LR(step)
+}
+
+// Progress is a snapshot of a run's training, reported every step.
+type Progress struct {
+	Label  string  // "task 2 (email)", "sleep after task 2 (email)", "day 3 (computing)"
+	Step   int     // 1-based step within the period
+	Steps  int     // steps of the period (0 when unknown, as in sleep)
+	Loss   float64 // loss of the last step
+	Total  int     // optimiser steps of the run so far, wake and sleep
+	Tokens int64   // tokens trained on so far, wake and sleep
+}
+
+// Loop trains one model with one method through a sequence of periods
+// (tasks, the next day, dormancy days) and evaluates it. It builds the
+// methods.Env the method's hooks receive; env.Step shares the wake step's
+// code (forward, backward, penalty, clip, optimiser step).
+//
+// One optimiser (and so one set of AdamW moments) serves the whole run,
+// wake and sleep; the learning rate follows Settings.Rate within each
+// period.
+type Loop struct {
+	Name   string // run name, used in errors
+	Model  models.Model
+	Method methods.Method
+	Opt    Optimizer
+	Set    Settings
+	Seed   uint64
+	// Report receives progress after every step; nil for none.
+	Report func(Progress)
+
+	// Steps counts optimiser steps (wake and sleep), Tokens the tokens
+	// trained on (real tokens when a batch has Lengths, else B·T).
+	Steps  int
+	Tokens int64
+
+	env   *methods.Env
+	seen  []methods.TaskData
+	evals map[Task][]*models.Batch
+	// validation switches evaluation from the test split to fixed draws
+	// from the validation split (tuning).
+	validation bool
+	label      string // the period in progress, for errors of sleep steps
+	extra      int    // env.Step calls in the current period's hooks
+}
+
+// Generator streams derived from a run's seed (the PCG stream argument).
+const (
+	streamMethod = 0x6d657468 // the method's RNG (env.RNG)
+	streamData   = 0x64617461 // + period number: each period's training stream
+	streamValid  = 0x76616c69 // + task index: the fixed validation draws
+)
+
+// NewLoop returns a loop ready to train m with method meth.
+func NewLoop(name string, m models.Model, meth methods.Method, opt Optimizer, set Settings, seed uint64) *Loop {
+	l := &Loop{Name: name, Model: m, Method: meth, Opt: opt, Set: set, Seed: seed, evals: map[Task][]*models.Batch{}}
+	l.env = &methods.Env{
+		Model: m,
+		Cfg:   methods.TrainConfig{BatchSize: set.Batch, LR: set.LR},
+		RNG:   rand.New(rand.NewPCG(seed, streamMethod)),
+		Logf:  func(string, ...any) {},
+	}
+	l.env.Step = l.extraStep
+	return l
+}
+
+// Env is the environment the method's hooks receive.
+func (l *Loop) Env() *methods.Env { return l.env }
+
+// UseValidation makes Evaluate score fixed draws from each task's
+// validation split instead of its test split (for tuning).
+func (l *Loop) UseValidation() { l.validation = true }
+
+// errNonFinite marks a NaN or infinite loss or penalty.
+var errNonFinite = errors.New("non-finite loss")
+
+func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+
+func describe(x float64) string {
+	if math.IsNaN(x) {
+		return "NaN"
+	}
+	return fmt.Sprintf("infinite (%v)", x)
+}
+
+// step is one optimiser step on b: forward and backward, the method's
+// penalty, clipping, and the update at lr. It returns the loss without
+// the penalty; a non-finite loss or penalty returns errNonFinite before
+// any parameter changes.
+func (l *Loop) step(b *models.Batch, opt models.ForwardOptions, lr float64) (float64, error) {
+	loss, err := l.Model.ForwardBackward(b, opt)
+	if err != nil {
+		return loss, err
+	}
+	if !finite(loss) {
+		return loss, fmt.Errorf("%s loss: %w", describe(loss), errNonFinite)
+	}
+	if pen := l.Method.AddPenalty(l.env); !finite(pen) {
+		return loss, fmt.Errorf("%s penalty: %w", describe(pen), errNonFinite)
+	}
+	if l.Set.ClipNorm > 0 {
+		models.ClipGradNorm(l.Model.Grads(), l.Set.ClipNorm)
+	}
+	l.Opt.Step(l.Model.Params(), l.Model.Grads(), lr)
+	l.Steps++
+	l.Tokens += batchTokens(b)
+	return loss, nil
+}
+
+// extraStep is env.Step: a step the method takes in its hooks (sleep).
+func (l *Loop) extraStep(b *models.Batch, opt models.ForwardOptions, lr float64) (float64, error) {
+	l.extra++
+	loss, err := l.step(b, opt, lr)
+	if err != nil {
+		return loss, fmt.Errorf("%s: step %d of the method's extra training after %s: %w", l.Name, l.extra, l.label, err)
+	}
+	if l.Report != nil {
+		l.Report(Progress{Label: "sleep after " + l.label, Step: l.extra, Loss: loss, Total: l.Steps, Tokens: l.Tokens})
+	}
+	return loss, nil
+}
+
+// batchTokens counts the real tokens (or feature rows) of b.
+func batchTokens(b *models.Batch) int64 {
+	if b.Lengths == nil {
+		return int64(b.B) * int64(b.T)
+	}
+	var n int64
+	for _, x := range b.Lengths {
+		n += int64(x)
+	}
+	return n
+}
+
+// Period is one stretch of wake training: a task of the sequence, the
+// next day, or a dormancy day.
+type Period struct {
+	Task  Task
+	Steps int
+	// Label names the period in errors and progress, e.g. "task 2 (email)".
+	Label string
+	// Stream numbers the period's training stream, so that each period of
+	// a run (and the same period across methods) draws its own,
+	// reproducible data order.
+	Stream uint64
+}
+
+// Train runs one period: the method's BeginTask, Steps wake steps and
+// EndTask (where a method may sleep through env.Step). A non-finite loss
+// stops the run with an error naming the run, step and period.
+func (l *Loop) Train(p Period) error {
+	known := false
+	for _, t := range l.seen {
+		if t == p.Task {
+			known = true
+			break
+		}
+	}
+	if !known {
+		l.seen = append(l.seen, p.Task)
+	}
+	l.env.Tasks = l.seen
+	l.env.Cfg.StepsPerTask = p.Steps
+	l.label = p.Label
+	l.extra = 0
+	if err := l.Method.BeginTask(l.env, p.Task); err != nil {
+		return fmt.Errorf("%s: BeginTask of %s: %w", l.Name, p.Label, err)
+	}
+	stream := p.Task.Train(rand.New(rand.NewPCG(l.Seed, streamData+p.Stream)), l.Set.Batch)
+	for s := 0; s < p.Steps; s++ {
+		b, err := stream.Next()
+		if err != nil {
+			return fmt.Errorf("%s: batch %d of %s: %w", l.Name, s+1, p.Label, err)
+		}
+		if b, err = l.Method.TrainBatch(l.env, b); err != nil {
+			return fmt.Errorf("%s: TrainBatch at step %d of %s: %w", l.Name, s+1, p.Label, err)
+		}
+		loss, err := l.step(b, models.ForwardOptions{}, l.Set.Rate(s, p.Steps))
+		if err != nil {
+			if errors.Is(err, errNonFinite) && !finite(loss) {
+				return fmt.Errorf("%s: %s loss at step %d of %s", l.Name, describe(loss), s+1, p.Label)
+			}
+			return fmt.Errorf("%s: step %d of %s: %w", l.Name, s+1, p.Label, err)
+		}
+		if l.Report != nil {
+			l.Report(Progress{Label: p.Label, Step: s + 1, Steps: p.Steps, Loss: loss, Total: l.Steps, Tokens: l.Tokens})
+		}
+	}
+	if err := l.Method.EndTask(l.env, p.Task); err != nil {
+		return fmt.Errorf("%s: EndTask of %s: %w", l.Name, p.Label, err)
+	}
+	return nil
+}
+
+// batches returns the fixed evaluation batches of t, drawn once.
+func (l *Loop) batches(t Task) ([]*models.Batch, error) {
+	if bs, ok := l.evals[t]; ok {
+		return bs, nil
+	}
+	var bs []*models.Batch
+	if l.validation {
+		rng := rand.New(rand.NewPCG(0, streamValid+uint64(t.Index())))
+		rows := l.Set.EvalRows
+		if rows <= 0 {
+			rows = 256
+		}
+		for rows > 0 {
+			n := min(rows, l.Set.EvalBatch)
+			b, err := t.Validation(rng, n)
+			if err != nil {
+				return nil, fmt.Errorf("validation rows of %s: %w", t.Name(), err)
+			}
+			bs = append(bs, b)
+			rows -= n
+		}
+	} else {
+		var err error
+		if bs, err = t.Test(l.Set.EvalBatch); err != nil {
+			return nil, fmt.Errorf("test rows of %s: %w", t.Name(), err)
+		}
+	}
+	l.evals[t] = bs
+	return bs, nil
+}
+
+// Evaluate scores the model on every task's fixed held-out batches (the
+// test split, or the validation draws after UseValidation): top-1
+// accuracy and mean cross-entropy per target.
+func (l *Loop) Evaluate(ts []Task) (acc, loss []float64, err error) {
+	acc = make([]float64, len(ts))
+	loss = make([]float64, len(ts))
+	for j, t := range ts {
+		bs, err := l.batches(t)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", l.Name, err)
+		}
+		var s models.Score
+		for k, b := range bs {
+			sc, err := l.Model.Evaluate(b)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s: evaluating batch %d of %s: %w", l.Name, k, t.Name(), err)
+			}
+			s.Correct += sc.Correct
+			s.Total += sc.Total
+			s.LossSum += sc.LossSum
+		}
+		if s.Total == 0 {
+			return nil, nil, fmt.Errorf("%s: no evaluation targets in %s", l.Name, t.Name())
+		}
+		acc[j] = float64(s.Correct) / float64(s.Total)
+		loss[j] = s.LossSum / float64(s.Total)
+	}
+	return acc, loss, nil
+}

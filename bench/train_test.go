@@ -1,0 +1,205 @@
+package bench
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func testSettings() Settings {
+	return Settings{Batch: 3, EvalBatch: 2, EvalRows: 4, LR: 0.3, MinLR: 0.03, Warmup: 1, Schedule: Cosine, ClipNorm: 0}
+}
+
+// The loop calls the hooks and the model in the documented order, and
+// env.Step (sleep) takes steps with the same code, counted in Steps and
+// Tokens.
+func TestLoopHookOrder(t *testing.T) {
+	ev := &events{}
+	m := newFakeModel("fake", 1, ev)
+	rec := &recorder{ev: ev, sleep: 2}
+	l := NewLoop("run", m, rec, sgd{ev: ev}, testSettings(), 1)
+	a := &fakeTask{name: "email", idx: 0}
+	b := &fakeTask{name: "fiction", idx: 1}
+	if err := l.Train(Period{Task: a, Steps: 2, Label: "task 1 (email)"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Train(Period{Task: b, Steps: 1, Label: "task 2 (fiction)", Stream: 1}); err != nil {
+		t.Fatal(err)
+	}
+	step := []string{"batch", "fb", "penalty", "opt"}
+	sleep := []string{"fb", "noise", "penalty", "opt"}
+	var want []string
+	want = append(want, "begin:email tasks=email steps=2")
+	want = append(want, step...)
+	want = append(want, step...)
+	want = append(want, "end:email")
+	want = append(want, sleep...)
+	want = append(want, sleep...)
+	want = append(want, "begin:fiction tasks=email,fiction steps=1")
+	want = append(want, step...)
+	want = append(want, "end:fiction")
+	want = append(want, sleep...)
+	want = append(want, sleep...)
+	if diff := cmp.Diff(want, ev.log); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+	// 3 wake steps of 3 rows × 4 tokens, 4 sleep steps of 2 rows × 4 tokens.
+	if l.Steps != 7 || l.Tokens != 3*12+4*8 {
+		t.Errorf("Steps, Tokens = %d, %d; want 7, 68", l.Steps, l.Tokens)
+	}
+}
+
+// A NaN loss stops the run with an error naming the run, step and task,
+// before the optimiser touches the parameters.
+func TestNaNStopsRun(t *testing.T) {
+	m := newFakeModel("fake", 1, nil)
+	m.nanAt = 5 // task 2, step 2 with 3 steps per task
+	l := NewLoop("sequence/fake/naive/seed1", m, &recorder{}, sgd{}, testSettings(), 1)
+	ts := []Task{&fakeTask{name: "speech", idx: 0}, &fakeTask{name: "email", idx: 1}, &fakeTask{name: "fiction", idx: 2}}
+	_, err := RunSequence(l, ts, nil, 3)
+	if err == nil {
+		t.Fatal("no error for a NaN loss")
+	}
+	want := "sequence/fake/naive/seed1: NaN loss at step 2 of task 2 (email)"
+	if err.Error() != want {
+		t.Errorf("error %q, want %q", err, want)
+	}
+	if l.Steps != 4 {
+		t.Errorf("%d optimiser steps before the NaN, want 4", l.Steps)
+	}
+}
+
+// A NaN during the method's extra steps (sleep) names those too.
+func TestNaNInSleep(t *testing.T) {
+	m := newFakeModel("fake", 1, nil)
+	m.nanAt = 3 // first sleep step after task 1 (2 wake steps)
+	l := NewLoop("r", m, &recorder{sleep: 2}, sgd{}, testSettings(), 1)
+	err := l.Train(Period{Task: &fakeTask{name: "email"}, Steps: 2, Label: "task 1 (email)"})
+	if err == nil || !strings.Contains(err.Error(), "step 1 of the method's extra training after task 1 (email): NaN loss") {
+		t.Errorf("error %v", err)
+	}
+}
+
+func TestScheduleRate(t *testing.T) {
+	s := Settings{LR: 1, MinLR: 0.1, Warmup: 2, Schedule: Cosine}
+	// Warm-up 0.5, 1; then the cosine over steps 2..6: halfway at 4.
+	got := []float64{s.Rate(0, 6), s.Rate(1, 6), s.Rate(2, 6), s.Rate(4, 6), s.Rate(6, 6)}
+	want := []float64{0.5, 1, 1, 0.55, 0.1}
+	for i := range want {
+		if math.Abs(got[i]-want[i]) > 1e-12 {
+			t.Errorf("cosine rate %d = %v, want %v", i, got[i], want[i])
+		}
+	}
+	s.Schedule = Constant
+	if r0, r := s.Rate(0, 6), s.Rate(5, 6); r0 != 0.5 || r != 1 {
+		t.Errorf("constant rates %v, %v; want 0.5, 1", r0, r)
+	}
+}
+
+// The sequence protocol's rows: before training, after each task, after
+// the next day; training a later task moves the fake model away from an
+// earlier one, so its accuracy falls.
+func TestRunSequenceRows(t *testing.T) {
+	m := newFakeModel("fake", 1, nil)
+	l := NewLoop("r", m, &recorder{}, sgd{}, testSettings(), 1)
+	ts := []Task{&fakeTask{name: "a", idx: 0}, &fakeTask{name: "b", idx: 1}}
+	res, err := RunSequence(l, ts, &fakeTask{name: "prose", idx: 2}, 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.R) != 4 || !res.NextDay || len(res.Loss) != 4 {
+		t.Fatalf("R has %d rows (next day %t), want 4", len(res.R), res.NextDay)
+	}
+	if !(res.R[1][0] == 1 && res.R[2][0] < 1 && res.R[2][1] == 1) {
+		t.Errorf("R = %v: want task a learned after row 1, forgotten in row 2, task b learned", res.R)
+	}
+}
+
+// The dormancy day loop trains the base task, then one period per day on
+// the interfering domains in rotation, and runs EndTask every night, with
+// StepsPerTask = day steps.
+func TestDormancyNights(t *testing.T) {
+	ev := &events{}
+	m := newFakeModel("fake", 1, nil)
+	l := NewLoop("r", m, &recorder{ev: ev}, sgd{}, testSettings(), 1)
+	base := &fakeTask{name: "speech", idx: 0}
+	others := []Task{&fakeTask{name: "email", idx: 1}, &fakeTask{name: "prose", idx: 2}}
+	curve, err := RunDormancy(l, base, others, 5, 5, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(curve) != 6 {
+		t.Errorf("curve has %d points, want 6 (day 0..5)", len(curve))
+	}
+	var nights []string
+	for _, e := range ev.log {
+		if strings.HasPrefix(e, "end:") || strings.HasPrefix(e, "begin:") {
+			nights = append(nights, e)
+		}
+	}
+	want := []string{
+		"begin:speech tasks=speech steps=5", "end:speech",
+		"begin:email tasks=speech,email steps=2", "end:email",
+		"begin:prose tasks=speech,email,prose steps=2", "end:prose",
+		"begin:email tasks=speech,email,prose steps=2", "end:email",
+		"begin:prose tasks=speech,email,prose steps=2", "end:prose",
+		"begin:email tasks=speech,email,prose steps=2", "end:email",
+	}
+	if diff := cmp.Diff(want, nights); diff != "" {
+		t.Errorf("hooks (-want +got):\n%s", diff)
+	}
+	if l.Steps != 5+5*2 {
+		t.Errorf("%d steps, want 15", l.Steps)
+	}
+}
+
+// Compression evaluates the model as is, pruned and quantised, and leaves
+// its parameters unchanged.
+func TestRunCompressionRestores(t *testing.T) {
+	m := newFakeModel("fake", 1, nil)
+	l := NewLoop("r", m, &recorder{}, sgd{}, testSettings(), 1)
+	ts := []Task{&fakeTask{name: "a", idx: 0}}
+	if err := l.Train(Period{Task: ts[0], Steps: 30, Label: "task 1 (a)"}); err != nil {
+		t.Fatal(err)
+	}
+	before := append([]float32(nil), m.p.Data...)
+	c, err := RunCompression(l, ts, 0.3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(before, m.p.Data); diff != "" {
+		t.Errorf("parameters changed:\n%s", diff)
+	}
+	if len(c) != 3 || c[NoCompression][0] != 1 {
+		t.Errorf("compression = %v", c)
+	}
+	// The trained model scores 1 as is; pruning zeroes one weight of w
+	// (floor(0.3·6)), which cannot raise the score of a perfect model.
+	if c[Prune30][0] > c[NoCompression][0] {
+		t.Errorf("pruned accuracy %v above unpruned %v", c[Prune30][0], c[NoCompression][0])
+	}
+}
+
+func TestAccForgetting(t *testing.T) {
+	// Three tasks, rows 0..3 (hand computed):
+	// ACC = (0.5+0.6+0.9)/3 = 2/3
+	// f_1 = max(0.9, 0.7) − 0.5 = 0.4; f_2 = 0.8 − 0.6 = 0.2; F = 0.3
+	R := [][]float64{
+		{0.1, 0.1, 0.1},
+		{0.9, 0.2, 0.1},
+		{0.7, 0.8, 0.2},
+		{0.5, 0.6, 0.9},
+	}
+	acc, f, err := AccForgetting(R)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(acc-2.0/3) > 1e-12 || math.Abs(f-0.3) > 1e-12 {
+		t.Errorf("ACC, F = %v, %v; want 0.6667, 0.3", acc, f)
+	}
+	if _, _, err := AccForgetting(R[:3]); err == nil {
+		t.Error("no error for a matrix missing its last row")
+	}
+}

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/sleepbench/sleepbench/bench"
+)
+
+func init() {
+	commands["run"] = command{"run a profile's protocols (sequence, dormancy, compression) and write result files", runRun}
+}
+
+// setFlags collects repeated -set key=value flags.
+type setFlags []string
+
+func (s *setFlags) String() string     { return strings.Join(*s, " ") }
+func (s *setFlags) Set(v string) error { *s = append(*s, v); return nil }
+
+// list splits a comma-separated flag value, dropping empty items.
+func list(s string) []string {
+	var out []string
+	for _, x := range strings.Split(s, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// parseShard reads "i/n" with 0 ≤ i < n.
+func parseShard(s string) (i, n int, err error) {
+	a, b, ok := strings.Cut(s, "/")
+	if ok {
+		i, err = strconv.Atoi(a)
+		if err == nil {
+			n, err = strconv.Atoi(b)
+		}
+	}
+	if !ok || err != nil || n < 1 || i < 0 || i >= n {
+		return 0, 0, fmt.Errorf("-shard %q: want i/n with 0 ≤ i < n (e.g. 0/4)", s)
+	}
+	return i, n, nil
+}
+
+func runRun(args []string) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	profile := fs.String("profile", "default", "profile: "+strings.Join(bench.ProfileNames(), " | "))
+	protocol := fs.String("protocol", "", "comma-separated protocols to run (default: all of the profile's): "+strings.Join(bench.Protocols(), ","))
+	modelsFlag := fs.String("models", "", "comma-separated models, replacing the profile's (see 'sleepbench models')")
+	methodsFlag := fs.String("methods", "", "comma-separated methods, replacing the profile's (see 'sleepbench methods')")
+	seeds := fs.String("seeds", "", "comma-separated seeds, replacing the profile's, e.g. 1,2,3")
+	order := fs.String("order", "", "comma-separated task order: domain names or path prefixes of your own Arrow files, e.g. "+strings.Join(bench.DefaultOrder(), ","))
+	data := fs.String("data", filepath.Join("datasets", "data"), "folder of the Arrow files")
+	out := fs.String("out", "", "output folder (default out/PROFILE)")
+	jobs := fs.Int("jobs", 1, "runs at once; each model gets cores/jobs threads")
+	shard := fs.String("shard", "", "run only shard i of n (i/n, 0-based): every n-th job, for a cluster")
+	var sets setFlags
+	fs.Var(&sets, "set", "override a setting, key=value (repeatable): a profile key, METHOD.KEY or grid.METHOD.KEY=v1,v2")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: sleepbench run [flags]\n\nRuns the protocols of a profile into an output folder, skipping runs whose\nresult file exists (so the same command resumes), then writes tables.md,\nscores.json, scores.arrow and plots/ there.\n\nflags:")
+		fs.PrintDefaults()
+		fmt.Fprintln(fs.Output(), "\n-set keys: "+strings.Join(bench.SetKeys(), "; "))
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (run takes flags only)", fs.Arg(0))
+	}
+	p, err := bench.LookupProfile(*profile)
+	if err != nil {
+		return fmt.Errorf("-profile: %w", err)
+	}
+	o := bench.Overrides{Protocols: list(*protocol), Models: list(*modelsFlag), Methods: list(*methodsFlag), Order: list(*order), Set: sets}
+	for _, s := range list(*seeds) {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return fmt.Errorf("-seeds: %q is not a non-negative integer", s)
+		}
+		o.Seeds = append(o.Seeds, n)
+	}
+	if err := p.Apply(o); err != nil {
+		return err
+	}
+	if *jobs < 1 {
+		return fmt.Errorf("-jobs %d: want at least 1", *jobs)
+	}
+	r := &bench.Runner{
+		Profile: p, Build: bench.Real(), Data: *data, Out: *out, Jobs: *jobs,
+		Progress: os.Stderr, Finish: bench.WriteReports,
+	}
+	if r.Out == "" {
+		r.Out = filepath.Join("out", p.Name)
+	}
+	if *shard != "" {
+		if r.Shard, r.Shards, err = parseShard(*shard); err != nil {
+			return err
+		}
+	}
+	if err := r.Run(); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "sleepbench run: results in %s (tables: sleepbench tables %s)\n", r.Out, r.Out)
+	return nil
+}
