@@ -9,5 +9,18 @@
 // chosen at build time: OpenBLAS with the "openblas" build tag, otherwise
 // the package's own pure-Go GEMM.
 //
+// The Transformer is spread over a few files: config.go (shapes, the
+// built-in configs, the tensor layout and parameter and FLOP counts),
+// kernels.go (each layer's forward and backward over flat buffers),
+// vec.go with vec_amd64.s (AVX2 exp, softmax, GELU and AdamW loops),
+// transformer.go (the forward pass, the heads, Model), backward.go (the
+// backward pass), optim.go (AdamW, gradient clipping, the learning-rate
+// schedule) and safetensors.go (checkpoints).
+//
+// Results are deterministic: every random draw comes from a seeded
+// generator passed in, and work split among goroutines is cut so that no
+// value depends on the split, so one seed gives bit-identical training
+// on one machine and build, whatever Config.Threads is.
+//
 // models knows nothing of tasks or continual-learning methods.
 package models

@@ -1,0 +1,209 @@
+package models
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Arch is a Transformer architecture.
+type Arch int
+
+const (
+	// Encoder is a BERT-style encoder: post-LN, bidirectional attention
+	// with a padding mask, an MLM head tied to the token embedding and
+	// [CLS] classification heads.
+	Encoder Arch = iota
+	// Decoder is a GPT-2-style decoder: pre-LN, causal attention, a final
+	// LayerNorm and an LM head tied to the token embedding.
+	Decoder
+)
+
+func (a Arch) String() string {
+	switch a {
+	case Encoder:
+		return "encoder"
+	case Decoder:
+		return "decoder"
+	}
+	return fmt.Sprintf("Arch(%d)", int(a))
+}
+
+// Config is the shape of a Transformer.
+type Config struct {
+	Name string
+	Arch Arch
+	// Layers is the number of blocks; DModel the width of the residual
+	// stream; Heads the attention heads (DModel must be a multiple);
+	// DFF the hidden width of the MLP; Ctx the longest sequence; Vocab
+	// the number of token ids.
+	Layers, DModel, Heads, DFF, Ctx, Vocab int
+	// TypeVocab is the number of token-type embeddings (2 for BERT; 0 for
+	// decoders). Every token uses type 0.
+	TypeVocab int
+	// Pooler adds BERT's pooler (dense + tanh on the [CLS] state, or on
+	// the last real token for a decoder) in front of the classification
+	// heads.
+	Pooler bool
+	// Classes holds the number of classes of each task's classification
+	// head (task-incremental); it may be empty.
+	Classes []int
+	// Threads is the number of goroutines for the non-BLAS kernels;
+	// 0 means runtime.GOMAXPROCS(0).
+	Threads int
+}
+
+// Configs returns the built-in configs, largest first as in DESIGN.md.
+func Configs() []Config {
+	return []Config{
+		{Name: "bert-base", Arch: Encoder, Layers: 12, DModel: 768, Heads: 12, DFF: 3072, Ctx: 512, Vocab: 30522, TypeVocab: 2, Pooler: true},
+		{Name: "gpt2-medium", Arch: Decoder, Layers: 24, DModel: 1024, Heads: 16, DFF: 4096, Ctx: 1024, Vocab: 50257},
+		{Name: "gpt2", Arch: Decoder, Layers: 12, DModel: 768, Heads: 12, DFF: 3072, Ctx: 1024, Vocab: 50257},
+		{Name: "bert-mini", Arch: Encoder, Layers: 4, DModel: 256, Heads: 4, DFF: 1024, Ctx: 128, Vocab: 30522, TypeVocab: 2, Pooler: true},
+		{Name: "gpt2-mini", Arch: Decoder, Layers: 4, DModel: 256, Heads: 4, DFF: 1024, Ctx: 128, Vocab: 8192},
+		{Name: "custom", Arch: Decoder, Layers: 2, DModel: 128, Heads: 2, DFF: 512, Ctx: 128, Vocab: 8192},
+	}
+}
+
+// LookupConfig returns the built-in config called name.
+func LookupConfig(name string) (Config, error) {
+	var names []string
+	for _, c := range Configs() {
+		if c.Name == name {
+			return c, nil
+		}
+		names = append(names, c.Name)
+	}
+	return Config{}, fmt.Errorf("models: unknown config %q (valid: %s)", name, strings.Join(names, ", "))
+}
+
+// Validate reports the first field of c that cannot make a model.
+func (c Config) Validate() error {
+	switch {
+	case c.Arch != Encoder && c.Arch != Decoder:
+		return fmt.Errorf("models: config %q: unknown arch %d", c.Name, int(c.Arch))
+	case c.Layers < 1, c.DModel < 1, c.Heads < 1, c.DFF < 1, c.Ctx < 1, c.Vocab < 1:
+		return fmt.Errorf("models: config %q: Layers, DModel, Heads, DFF, Ctx and Vocab must be positive (got %d, %d, %d, %d, %d, %d)",
+			c.Name, c.Layers, c.DModel, c.Heads, c.DFF, c.Ctx, c.Vocab)
+	case c.DModel%c.Heads != 0:
+		return fmt.Errorf("models: config %q: DModel %d is not a multiple of Heads %d", c.Name, c.DModel, c.Heads)
+	case c.TypeVocab < 0:
+		return fmt.Errorf("models: config %q: negative TypeVocab %d", c.Name, c.TypeVocab)
+	case c.Threads < 0:
+		return fmt.Errorf("models: config %q: negative Threads %d", c.Name, c.Threads)
+	}
+	for k, n := range c.Classes {
+		if n < 1 {
+			return fmt.Errorf("models: config %q: task %d has %d classes", c.Name, k, n)
+		}
+	}
+	return nil
+}
+
+// layout lists the model's tensors: the backbone (embeddings, blocks,
+// final LayerNorm, pooler) first, then the heads (the MLM transform and
+// output bias of an encoder, one classifier per task).
+func (c Config) layout() (backbone, heads []Tensor) {
+	D, F, V := c.DModel, c.DFF, c.Vocab
+	add := func(list *[]Tensor, name string, k Kind, shape ...int) {
+		*list = append(*list, Tensor{Name: name, Kind: k, Shape: shape})
+	}
+	b := &backbone
+	add(b, "wte", Embedding, V, D)
+	add(b, "wpe", Embedding, c.Ctx, D)
+	if c.TypeVocab > 0 {
+		add(b, "wtt", Embedding, c.TypeVocab, D)
+	}
+	if c.Arch == Encoder {
+		add(b, "ln_e.weight", Norm, D)
+		add(b, "ln_e.bias", Norm, D)
+	}
+	for l := 0; l < c.Layers; l++ {
+		p := fmt.Sprintf("h.%d.", l)
+		add(b, p+"ln_1.weight", Norm, D)
+		add(b, p+"ln_1.bias", Norm, D)
+		add(b, p+"attn.qkv.weight", Matrix, 3*D, D)
+		add(b, p+"attn.qkv.bias", Bias, 3*D)
+		add(b, p+"attn.proj.weight", Matrix, D, D)
+		add(b, p+"attn.proj.bias", Bias, D)
+		add(b, p+"ln_2.weight", Norm, D)
+		add(b, p+"ln_2.bias", Norm, D)
+		add(b, p+"mlp.fc.weight", Matrix, F, D)
+		add(b, p+"mlp.fc.bias", Bias, F)
+		add(b, p+"mlp.proj.weight", Matrix, D, F)
+		add(b, p+"mlp.proj.bias", Bias, D)
+	}
+	if c.Arch == Decoder {
+		add(b, "ln_f.weight", Norm, D)
+		add(b, "ln_f.bias", Norm, D)
+	}
+	if c.Pooler {
+		add(b, "pooler.weight", Matrix, D, D)
+		add(b, "pooler.bias", Bias, D)
+	}
+	h := &heads
+	if c.Arch == Encoder {
+		add(h, "mlm.dense.weight", Matrix, D, D)
+		add(h, "mlm.dense.bias", Bias, D)
+		add(h, "mlm.ln.weight", Norm, D)
+		add(h, "mlm.ln.bias", Norm, D)
+		add(h, "mlm.bias", Bias, V)
+	}
+	for k, n := range c.Classes {
+		add(h, fmt.Sprintf("cls.%d.weight", k), Matrix, n, D)
+		add(h, fmt.Sprintf("cls.%d.bias", k), Bias, n)
+	}
+	return backbone, heads
+}
+
+func count(ts []Tensor) int {
+	n := 0
+	for _, t := range ts {
+		n += t.Size()
+	}
+	return n
+}
+
+// ParamCount is the number of parameters the model holds: backbone, MLM
+// head (encoders) and classification heads.
+func (c Config) ParamCount() int {
+	b, h := c.layout()
+	return count(b) + count(h)
+}
+
+// BackboneParamCount is the number of parameters in the embeddings, the
+// blocks, the final LayerNorm (decoders) and the pooler: the counts
+// published for BERT and GPT-2 (the tied LM head adds nothing).
+func (c Config) BackboneParamCount() int {
+	b, _ := c.layout()
+	return count(b)
+}
+
+// FLOPsPerToken is the training cost (forward and backward, counted as 3×
+// the forward) of one token at full context Ctx: 2 FLOPs per weight of
+// every matrix product, the tied LM head (or the MLM transform and
+// decoder) included as if every position were predicted, plus the
+// attention products QKᵀ and PV over the whole context (the causal half
+// is computed too). Classification heads and the pooler act once per
+// sequence and are left out.
+func (c Config) FLOPsPerToken() float64 {
+	return c.bodyFLOPs(c.Ctx) + c.headFLOPs()
+}
+
+// bodyFLOPs is the training cost of one token through the blocks, for
+// sequences of T tokens.
+func (c Config) bodyFLOPs(T int) float64 {
+	D, F, L := float64(c.DModel), float64(c.DFF), float64(c.Layers)
+	fwd := L * (2*(4*D*D+2*D*F) + 4*float64(T)*D)
+	return 3 * fwd
+}
+
+// headFLOPs is the training cost of one predicted token in the LM or MLM
+// head.
+func (c Config) headFLOPs() float64 {
+	D, V := float64(c.DModel), float64(c.Vocab)
+	fwd := 2 * D * V
+	if c.Arch == Encoder {
+		fwd += 2 * D * D
+	}
+	return 3 * fwd
+}
