@@ -23,7 +23,7 @@ endif
 
 BIN := bin/sleepbench
 
-.PHONY: all build bench test data perf reference vet fmt clean backend
+.PHONY: all build bench test test-big data perf reference vet fmt clean backend
 
 all: build
 
@@ -38,10 +38,17 @@ bench: build
 	$(BIN) run -profile $(PROFILE) -out $(OUT) -jobs $(JOBS) $(ARGS)
 	$(BIN) tables $(OUT)
 
-# Unit tests, gradient checks, determinism, data-format checks.
+# Unit tests, gradient checks, determinism, data-format checks (about a
+# minute). The heavy full-size step of bert-base and gpt2-medium is in
+# test-big.
 test: backend
 	go vet $(TAGS) ./...
-	go test $(TAGS) -count=1 ./...
+	go test $(TAGS) -short -count=1 ./...
+
+# One full training step of bert-base and gpt2-medium (batch 1, full
+# context), printing peak memory; several minutes on 2 cores.
+test-big: backend
+	go test $(TAGS) -count=1 -run TestBigConfigs -v ./models/
 
 # Rebuilds datasets/data from the source packages (the only target that fetches).
 data: build

@@ -32,8 +32,14 @@ const (
 	Classify = "classify"
 )
 
-// defaultOrder is the paper's five domains in their default order.
-var defaultOrder = []string{"speech", "scripture", "email", "computing", "fiction"}
+// defaultOrder is the five domains in their default order. The paper does
+// not give its order. Scripture comes first because its archaic English is
+// the domain least like the general prose of the "next day" (Brown
+// non-fiction): with speech first, measured task-1 forgetting was masked by
+// transfer from the similar next-day prose (a naive custom run recovered
+// speech to its peak), so the task-1 column measured transfer, not
+// interference. Reorder with -order.
+var defaultOrder = []string{"scripture", "speech", "email", "computing", "fiction"}
 
 // labelled maps each language-modelling domain to the classification
 // task built from the same corpus (datasets/data/*/<task>-<split>.arrow):
@@ -172,19 +178,19 @@ func Default() Profile {
 		Orders:       [][]string{DefaultOrder()},
 		Interference: "prose",
 		Objective:    LM,
-		Ctx:          32,
+		Ctx:          64,
 		Batch:        8,
-		EvalBatch:    48,
-		EvalRows:     48,
-		Steps:        50,
-		LR:           3e-3,
-		MinLR:        3e-4,
-		Warmup:       5,
+		EvalBatch:    64,
+		EvalRows:     64,
+		Steps:        100,
+		LR:           5e-3,
+		MinLR:        5e-4,
+		Warmup:       10,
 		Schedule:     Cosine,
 		ClipNorm:     1,
 		WeightDecay:  0.01,
 		Days:         30,
-		DaySteps:     4,
+		DaySteps:     2,
 		SleepRatio:   0.5,
 		PruneFrac:    0.3,
 	}

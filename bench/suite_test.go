@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/sleepbench/sleepbench/datasets"
+	"github.com/sleepbench/sleepbench/methods"
 	"github.com/sleepbench/sleepbench/models"
 	"github.com/sleepbench/sleepbench/results"
 )
@@ -332,8 +333,8 @@ func TestLoadMNISTSample(t *testing.T) {
 // TestRunSuiteSample runs split MNIST (task scenario, naive Adam, one
 // seed) on the committed sample: the run file is written and valid, the
 // table shows the published number, the task-incremental accuracy is far
-// above chance, a second call reuses the file, and other settings in the
-// same folder are refused.
+// above chance, the same seed gives the same numbers, a second call
+// reuses the file, and other settings in the same folder are refused.
 func TestRunSuiteSample(t *testing.T) {
 	out := t.TempDir()
 	opt := SuiteOptions{Seeds: []uint64{1}, Methods: []string{"naive-adam"}, Scenarios: []string{"task"}, Data: sampleDir, Out: out, Epochs: 3}
@@ -357,9 +358,24 @@ func TestRunSuiteSample(t *testing.T) {
 	if acc < 0.75 {
 		t.Errorf("task-incremental ACC %.3f on the sample: want well above chance (0.5)", acc)
 	}
-	for _, s := range []string{"split-mnist-task", "naive-adam", "93.46 ± 2.01 (10) †", "Reduced budget: 3 epochs"} {
+	for _, s := range []string{"split-mnist-task", "naive-adam", "93.46 ± 2.01 (10) †", "Changed budget: 3 epochs"} {
 		if !strings.Contains(buf.String(), s) {
 			t.Errorf("table lacks %q:\n%s", s, buf.String())
+		}
+	}
+	// The same seed in another folder gives the same numbers.
+	twin := opt
+	twin.Out = t.TempDir()
+	if err := RunSuite(context.Background(), SplitMNIST, twin, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	r2, err := results.LoadRun(filepath.Join(twin.Out, "runs", "split-mnist-task", "naive-adam", "seed1.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range r.R {
+		if !slices.Equal(r.R[i], r2.R[i]) || !slices.Equal(r.Loss[i], r2.Loss[i]) {
+			t.Fatalf("row %d of R differs between two runs of seed 1: %v vs %v", i, r.R[i], r2.R[i])
 		}
 	}
 	info, _ := os.Stat(path)
@@ -387,8 +403,13 @@ func TestSuiteOptionErrors(t *testing.T) {
 		{SplitMNIST, SuiteOptions{Methods: []string{"si"}}, "unknown suite method"},
 		{SplitMNIST, SuiteOptions{Scenarios: []string{"instance"}}, "no scenario"},
 		{SplitMNIST, SuiteOptions{Seeds: []uint64{1, 1}}, "twice"},
+		{SplitMNIST, SuiteOptions{Scenarios: []string{"task", "split-mnist-task"}}, "twice"},
 		{PermutedMNIST, SuiteOptions{Permutations: 1}, "at least 2"},
 		{SplitMNIST, SuiteOptions{Format: "html"}, "format"},
+		{SplitMNIST, SuiteOptions{Set: []string{"ewc.lambda"}}, "METHOD.KEY=VALUE"},
+		{SplitMNIST, SuiteOptions{Set: []string{"ewc.lamda=4"}}, "unknown setting"},
+		{SplitMNIST, SuiteOptions{Set: []string{"replay.lr=-1"}}, "positive"},
+		{SplitMNIST, SuiteOptions{Set: []string{"si.lambda=1"}}, "unknown suite method"},
 	} {
 		_, err := planSuite(c.name, c.opt)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -450,7 +471,7 @@ func BenchmarkSplitMNISTStep(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	impl, err := methodsNew(meth, sc)
+	impl, err := methods.New(meth.registry, meth.config(sc))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -461,4 +482,30 @@ func BenchmarkSplitMNISTStep(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(b.N*128)/b.Elapsed().Seconds(), "images/s")
+}
+
+func TestSuiteSet(t *testing.T) {
+	p, err := planSuite(SplitMNIST, SuiteOptions{Set: []string{"ewc.lambda=400", "naive-sgd.lr=0.02"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := p.scenarios[1]
+	ewc, _ := lookupSuiteMethod("ewc")
+	sgd, _ := lookupSuiteMethod("naive-sgd")
+	if got := p.methodConfig(ewc, sc)["lambda"]; got != "400" {
+		t.Errorf("ewc lambda %q, want 400", got)
+	}
+	if got := p.lr(sgd, sc); got != 0.02 {
+		t.Errorf("naive-sgd lr %v, want 0.02", got)
+	}
+	ts, err := p.buildTasks(synthMNIST(1), sc, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := p.runConfig(suiteJob{sc: sc, m: sgd, seed: 1}, ts); c["lr"] != "0.02" || c["optimizer"] != "sgd(momentum=0)" {
+		t.Errorf("naive-sgd run config: lr %q, optimizer %q", c["lr"], c["optimizer"])
+	}
+	if c := p.runConfig(suiteJob{sc: sc, m: ewc, seed: 1}, ts); c["method.lambda"] != "400" || c["lr"] != "0.001" || c["method.fisher_samples"] != "10000" {
+		t.Errorf("ewc run config: lambda %q, lr %q, fisher_samples %q", c["method.lambda"], c["lr"], c["method.fisher_samples"])
+	}
 }

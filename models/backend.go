@@ -1,13 +1,18 @@
+//go:build !openblas
+
 package models
 
 import (
 	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/gonum"
+
+	"github.com/sleepbench/sleepbench/models/gemm"
 )
 
-// BLAS returns the matrix backend this binary was built with.
-// Placeholder: pure gonum until the fast GEMM lands (models/gemm).
-func BLAS() blas.Float32 { return gonum.Implementation{} }
+// BLAS returns the matrix backend this binary was built with: by default
+// package gemm's Go-assembly SGEMM (on GOMAXPROCS goroutines) over gonum's
+// pure-Go BLAS; with the openblas build tag, OpenBLAS through cgo.
+func BLAS() blas.Float32 { return gemm.Implementation{} }
 
-// BackendName names the backend of BLAS.
-const BackendName = "gonum"
+// BackendName names the backend of BLAS: "go-asm" (package gemm; see
+// gemm.KernelName for the kernel this CPU runs) or "openblas".
+const BackendName = "go-asm"

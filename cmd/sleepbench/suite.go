@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+
+	"github.com/sleepbench/sleepbench/bench"
+)
+
+func init() {
+	commands["suite"] = command{"check the methods against published numbers: split-mnist or permuted-mnist", runSuite}
+}
+
+// suiteList splits a comma-separated flag value, dropping empty items.
+func suiteList(s string) []string {
+	var out []string
+	for _, x := range strings.Split(s, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// suiteSets collects repeated -set METHOD.KEY=VALUE flags.
+type suiteSets []string
+
+func (s *suiteSets) String() string     { return strings.Join(*s, " ") }
+func (s *suiteSets) Set(v string) error { *s = append(*s, v); return nil }
+
+// suiteSeeds reads -seeds: a count n (seeds 1..n) or a comma-separated
+// list of seeds.
+func suiteSeeds(s string) ([]uint64, error) {
+	if !strings.Contains(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("-seeds %q: want a count ≥ 1 (seeds 1..n) or a comma-separated list of seeds", s)
+		}
+		seeds := make([]uint64, n)
+		for i := range seeds {
+			seeds[i] = uint64(i + 1)
+		}
+		return seeds, nil
+	}
+	var seeds []uint64
+	for _, x := range suiteList(s) {
+		v, err := strconv.ParseUint(x, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("-seeds %q: %q is not a seed (a non-negative integer)", s, x)
+		}
+		seeds = append(seeds, v)
+	}
+	return seeds, nil
+}
+
+// runSuite is `sleepbench suite NAME [flags]` (flags may also come
+// before NAME).
+func runSuite(args []string) error {
+	fs := flag.NewFlagSet("suite", flag.ContinueOnError)
+	seeds := fs.String("seeds", "5", "number of seeds (1..n), or a comma-separated list of seeds")
+	methodsFlag := fs.String("methods", "", "comma-separated suite methods (default all): "+strings.Join(bench.SuiteMethods(), ","))
+	scenarios := fs.String("scenarios", "", "comma-separated scenarios of split-mnist (default all): task,domain,class")
+	data := fs.String("data", bench.DefaultImageData, "folder of the full MNIST Arrow files (pixels/mnist-*.arrow), as written by 'sleepbench data build -only mnist'")
+	out := fs.String("out", "", "output folder (default out/suite/NAME)")
+	jobs := fs.Int("jobs", 1, "runs trained at once")
+	epochs := fs.Int("epochs", 0, "epochs per task (default: the published setup's, 4 for split-mnist, 10 for permuted-mnist)")
+	perms := fs.Int("permutations", 0, "permuted-mnist: number of tasks (default 10)")
+	fisher := fs.Int("fisher-samples", 0, "rows per task for EWC's Fisher (default 10000 for split-mnist, 1000 for permuted-mnist)")
+	format := fs.String("format", "text", "table format: text or markdown")
+	quiet := fs.Bool("q", false, "no progress lines on stderr")
+	var sets suiteSets
+	fs.Var(&sets, "set", "override a setting of the published setup, METHOD.KEY=VALUE (repeatable): a method setting (ewc.lambda=400, replay.buffer=4400) or METHOD.lr")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: sleepbench suite split-mnist|permuted-mnist [flags]\n\n"+
+			"Trains the MLP of Hsu et al. 2018 with their setup through the harness's\n"+
+			"loop and methods, writes one result file per (scenario, method, seed)\n"+
+			"under the output folder (an existing file is reused, so the same command\n"+
+			"resumes), and prints the measured accuracy beside the published number.\n\nflags:")
+		fs.PrintDefaults()
+	}
+	var name string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if name == "" && fs.NArg() > 0 {
+		name = fs.Arg(0)
+		if err := fs.Parse(fs.Args()[1:]); err != nil {
+			return err
+		}
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if name == "" {
+		fs.Usage()
+		return fmt.Errorf("no suite named (valid: %s)", strings.Join(bench.SuiteNames(), ", "))
+	}
+	sd, err := suiteSeeds(*seeds)
+	if err != nil {
+		return err
+	}
+	opt := bench.SuiteOptions{
+		Seeds: sd, Methods: suiteList(*methodsFlag), Scenarios: suiteList(*scenarios),
+		Data: *data, Out: *out, Jobs: *jobs, Epochs: *epochs, Permutations: *perms,
+		FisherSamples: *fisher, Set: sets, Format: *format,
+	}
+	if !*quiet {
+		opt.Progress = os.Stderr
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	return bench.RunSuite(ctx, name, opt, os.Stdout)
+}
