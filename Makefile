@@ -34,8 +34,10 @@ build: backend
 	go build $(TAGS) -o $(BIN) ./cmd/sleepbench
 
 # Runs the protocols of the profile and prints the four tables.
+# With several jobs, each run is single-threaded: OpenBLAS must not start
+# its own thread pool per run on top (it would oversubscribe the cores).
 bench: build
-	$(BIN) run -profile $(PROFILE) -out $(OUT) -jobs $(JOBS) $(ARGS)
+	$(if $(filter-out 1,$(JOBS)),OPENBLAS_NUM_THREADS=1 )$(BIN) run -profile $(PROFILE) -out $(OUT) -jobs $(JOBS) $(ARGS)
 	$(BIN) tables $(OUT)
 
 # Unit tests, gradient checks, determinism, data-format checks (about a
@@ -62,7 +64,7 @@ perf: build
 # Regenerates the CI reference scores on purpose.
 reference: build
 	rm -rf out/reference
-	$(BIN) run -profile quick -out out/reference -jobs $(JOBS)
+	$(if $(filter-out 1,$(JOBS)),OPENBLAS_NUM_THREADS=1 )$(BIN) run -profile quick -out out/reference -jobs $(JOBS)
 	$(BIN) tables out/reference
 	cp out/reference/scores.json results/reference/quick.json
 
