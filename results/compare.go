@@ -95,6 +95,12 @@ func Compatible(ref, cur *Summary) error {
 	if ref.Profile != cur.Profile {
 		return fmt.Errorf("profile differs: reference %q, current %q", ref.Profile, cur.Profile)
 	}
+	// Scores move between matrix backends (different summation orders):
+	// a reference gates only runs of the backend it was made with. An
+	// older reference without the field is not checked.
+	if ref.Backend != "" && cur.Backend != "" && ref.Backend != cur.Backend {
+		return fmt.Errorf("matrix backend differs: reference %q, current %q (scores are reproducible within one backend; build with BACKEND=%s or make a reference for this backend with make reference)", ref.Backend, cur.Backend, ref.Backend)
+	}
 	if !slices.Equal(ref.Seeds, cur.Seeds) {
 		return fmt.Errorf("seeds differ: reference %v, current %v", ref.Seeds, cur.Seeds)
 	}

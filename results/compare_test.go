@@ -222,3 +222,21 @@ func TestCompareRegressionFromRuns(t *testing.T) {
 		t.Errorf("regressions %q, want the three relative-forgetting metrics", c.Regressions)
 	}
 }
+
+func TestCompareBackend(t *testing.T) {
+	ref := tableSummary()
+	ref.Backend = "openblas"
+	cur := *ref
+	cur.Backend = "go-asm"
+	if _, err := Compare(ref, &cur, DefaultTolerance()); err == nil || !strings.Contains(err.Error(), `matrix backend differs: reference "openblas", current "go-asm"`) {
+		t.Errorf("error %v, want a backend mismatch", err)
+	}
+	cur.Backend = "openblas"
+	if _, err := Compare(ref, &cur, DefaultTolerance()); err != nil {
+		t.Errorf("same backend: %v", err)
+	}
+	cur.Backend = "" // runs that did not record it are not checked
+	if _, err := Compare(ref, &cur, DefaultTolerance()); err != nil {
+		t.Errorf("unrecorded backend: %v", err)
+	}
+}

@@ -19,6 +19,10 @@ type Summary struct {
 	// Profile is the profile of the runs (several, comma-separated, when
 	// runs of different profiles were summarised together).
 	Profile string `json:"profile"`
+	// Backend is the matrix backend of the runs (from each run's config
+	// key "backend"; comma-separated when mixed, empty when unrecorded).
+	// Scores are bit-identical only within one backend and build.
+	Backend string `json:"backend,omitempty"`
 	// Seeds is the sorted set of seeds of the runs.
 	Seeds []uint64 `json:"seeds"`
 	// Tasks holds, per protocol, the sorted set of task orders of the
@@ -136,6 +140,7 @@ func Summarise(runs []*Run) *Summary {
 		return g
 	}
 	profiles := map[string]bool{}
+	backends := map[string]bool{}
 	seeds := map[uint64]bool{}
 	orders := map[string]map[string][]string{} // protocol → joined order → order
 	// Dormancy retention by model, method, seed and order, for pairing.
@@ -148,6 +153,9 @@ func Summarise(runs []*Run) *Summary {
 
 	for _, r := range runs {
 		profiles[r.Profile] = true
+		if b := r.Config["backend"]; b != "" {
+			backends[b] = true
+		}
 		seeds[r.Seed] = true
 		order := strings.Join(r.Tasks, "\x00")
 		if len(r.Tasks) > 0 {
@@ -193,6 +201,7 @@ func Summarise(runs []*Run) *Summary {
 	}
 
 	s.Profile = strings.Join(sortedKeys(profiles), ",")
+	s.Backend = strings.Join(sortedKeys(backends), ",")
 	for seed := range seeds {
 		s.Seeds = append(s.Seeds, seed)
 	}
