@@ -115,8 +115,12 @@ flags:`)
 	if err != nil {
 		return fmt.Errorf("finding this binary to run each model in its own process: %w", err)
 	}
-	fmt.Printf("sleepbench perf: backend %s (kernel %s), %d threads, batch %d × seq %d, %d steps after %d warm-up\n",
-		models.BackendName, gemm.KernelName(), f.threads, f.batch, f.seq, f.steps, f.warmup)
+	backend := models.BackendName
+	if backend == "go-asm" {
+		backend += " (" + gemm.KernelName() + " kernel)"
+	}
+	fmt.Printf("sleepbench perf: backend %s, %d threads, batch %d × seq %d, %d steps after %d warm-up\n",
+		backend, f.threads, f.batch, f.seq, f.steps, f.warmup)
 	type row struct {
 		cfg      models.Config
 		goRes    perfResult
@@ -166,7 +170,10 @@ flags:`)
 		return err
 	}
 	fmt.Println("\nGFLOP/s counts 2 FLOPs per multiply-add of the matrix products (forward and backward = 3× forward),\nthe LM/MLM head only at predicted positions; both columns use the same count.")
-	if torchNote != "" {
+	switch {
+	case *python == "":
+		fmt.Println("PyTorch peer skipped (-torch is empty).")
+	case torchNote != "":
 		fmt.Printf("PyTorch peer not run: %s\n", torchNote)
 	}
 	return nil

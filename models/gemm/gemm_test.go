@@ -363,3 +363,61 @@ func TestImplementation(t *testing.T) {
 		t.Error("KernelName is empty")
 	}
 }
+
+// TestTrans checks each kernel's transposing pack exactly, padding
+// included, for widths, row counts and depths around its block sizes.
+func TestTrans(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, kern := range kernels() {
+		for _, w := range []int{4, 6, 12, 16, 32} {
+			for rows := 1; rows <= w; rows++ {
+				for _, k := range []int{1, 7, 8, 9, 16, 23, 40} {
+					lds := k + rng.IntN(5)
+					src := randSlice(rng, (rows-1)*lds+k)
+					dst := make([]float32, w*k)
+					for i := range dst {
+						dst[i] = float32(math.NaN())
+					}
+					kern.trans(dst, w, src, lds, rows, k)
+					for p := 0; p < k; p++ {
+						for r := 0; r < w; r++ {
+							want := float32(0)
+							if r < rows {
+								want = src[r*lds+p]
+							}
+							if got := dst[p*w+r]; math.Float32bits(got) != math.Float32bits(want) {
+								t.Fatalf("%s: w %d rows %d k %d: dst[%d*w+%d] = %g, want %g", kern.name, w, rows, k, p, r, got, want)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestCopyPad checks the copy with zero padding used by the packs.
+func TestCopyPad(t *testing.T) {
+	for _, n := range []int{4, 6, 12, 16, 32, 5} {
+		for m := 0; m <= n; m++ {
+			src := make([]float32, m)
+			for i := range src {
+				src[i] = float32(i + 1)
+			}
+			dst := make([]float32, n)
+			for i := range dst {
+				dst[i] = float32(math.NaN())
+			}
+			copyPad(dst, src)
+			for i, v := range dst {
+				want := float32(0)
+				if i < m {
+					want = float32(i + 1)
+				}
+				if v != want {
+					t.Fatalf("copyPad(%d of %d): dst[%d] = %g, want %g", m, n, i, v, want)
+				}
+			}
+		}
+	}
+}
