@@ -58,7 +58,7 @@ data: build
 
 # Training speed, Go against PyTorch on this machine (Debian python3-torch).
 perf: build
-	go test $(TAGS) -run '^$$' -bench . -benchtime 3x ./models/gemm/
+	go test $(TAGS) -run '^$$' -bench 'Sgemm|Kernels' -benchtime 3x ./models/gemm/
 	$(BIN) perf
 
 # Regenerates the CI reference scores on purpose.
