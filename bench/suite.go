@@ -40,7 +40,7 @@ const (
 
 // DefaultImageData is where `sleepbench data build` writes the full
 // MNIST files (datasets/data/pixels holds only a small sample).
-var DefaultImageData = filepath.Join("datasets", "cache", "data")
+const DefaultImageData = "datasets/cache/data"
 
 // SuiteOptions configure RunSuite. The zero value runs the published
 // setup: 5 seeds, every method and scenario of the suite.

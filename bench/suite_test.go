@@ -424,7 +424,7 @@ func TestPublishedResults(t *testing.T) {
 		scenarios[sc.protocol] = true
 	}
 	seen := map[string]bool{}
-	for _, p := range PublishedResults {
+	for _, p := range PublishedResults() {
 		key := p.Scenario + "/" + p.Method
 		if seen[key] {
 			t.Errorf("%s listed twice", key)
