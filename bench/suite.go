@@ -15,10 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/olekukonko/tablewriter"
-	"github.com/olekukonko/tablewriter/renderer"
-	"github.com/olekukonko/tablewriter/tw"
-
 	"github.com/sleepbench/sleepbench/methods"
 	"github.com/sleepbench/sleepbench/models"
 	"github.com/sleepbench/sleepbench/results"
@@ -748,41 +744,5 @@ type table struct {
 }
 
 func (t *table) write(w io.Writer, format string) error {
-	if format == results.FormatMarkdown {
-		fmt.Fprintf(w, "### %s\n\n", t.title)
-	} else {
-		fmt.Fprintf(w, "%s\n%s\n", t.title, strings.Repeat("=", len([]rune(t.title))))
-	}
-	opts := []tablewriter.Option{
-		tablewriter.WithHeaderAutoFormat(tw.Off),
-		tablewriter.WithHeaderAlignment(tw.AlignLeft),
-		tablewriter.WithRowAlignment(tw.AlignLeft),
-	}
-	if format == results.FormatMarkdown {
-		opts = append(opts, tablewriter.WithRenderer(renderer.NewMarkdown()))
-	}
-	tab := tablewriter.NewTable(w, opts...)
-	tab.Header(toAnySlice(t.header)...)
-	for i, row := range t.rows {
-		if err := tab.Append(toAnySlice(row)...); err != nil {
-			return fmt.Errorf("table %q row %d: %w", t.title, i, err)
-		}
-	}
-	if err := tab.Render(); err != nil {
-		return fmt.Errorf("table %q: %w", t.title, err)
-	}
-	fmt.Fprintln(w)
-	for _, n := range t.notes {
-		fmt.Fprintln(w, n)
-	}
-	_, err := fmt.Fprintln(w)
-	return err
-}
-
-func toAnySlice(ss []string) []any {
-	out := make([]any, len(ss))
-	for i, s := range ss {
-		out[i] = s
-	}
-	return out
+	return results.WriteTable(w, format, t.title, t.header, t.rows, t.notes)
 }

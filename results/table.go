@@ -52,6 +52,14 @@ type table struct {
 	empty  string // shown instead of the table when it has no rows
 }
 
+// WriteTable renders one titled table (terminal or Markdown) with notes
+// below it, in the same style as the paper-layout tables; other packages
+// (the MNIST suite) print their tables through it.
+func WriteTable(w io.Writer, format, title string, header []string, rows [][]string, notes []string) error {
+	t := table{title: title, header: header, rows: rows, notes: notes}
+	return t.write(w, format)
+}
+
 func (t *table) write(w io.Writer, format string) error {
 	if err := CheckFormat(format); err != nil {
 		return err
