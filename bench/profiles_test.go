@@ -116,13 +116,13 @@ func TestSetClassify(t *testing.T) {
 	if err := p.Set("objective=classify"); err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([][]string{{"book", "party", "spam", "subject", "genre"}}, p.Orders); diff != "" {
+	if diff := cmp.Diff([][]string{{"spam", "book", "party", "subject", "genre"}}, p.Orders); diff != "" {
 		t.Errorf("orders (-want +got):\n%s", diff)
 	}
 	if p.Interference != "" || p.Objective != Classify {
 		t.Errorf("interference %q, objective %q", p.Interference, p.Objective)
 	}
-	if DefaultOrder()[0] != "scripture" {
+	if DefaultOrder()[0] != "email" {
 		t.Error("Set changed the default order")
 	}
 }
