@@ -23,18 +23,19 @@ type tracker struct {
 	now      func() time.Time
 	start    time.Time
 	last     time.Time
-	total    int   // runs to do in this process
-	done     int   // runs finished
-	planned  int64 // wake steps of all runs to do (for the ETA)
-	finished int64 // wake steps of finished runs
-	tokens   int64 // tokens trained by finished runs
+	total    int     // runs to do in this process
+	done     int     // runs finished
+	planned  float64 // work of all runs to do, for the ETA: wake steps × cost
+	finished float64 // work of finished runs
+	tokens   int64   // tokens trained by finished runs
 	live     map[string]*liveRun
 	printed  bool // a \r line is on screen
 }
 
 type liveRun struct {
 	p      Progress
-	wake   int64 // wake steps so far
+	cost   float64 // work per wake step (the model's cost per token)
+	wake   float64 // work so far: wake steps × cost
 	tokens int64
 }
 
@@ -61,24 +62,24 @@ func newTracker(w io.Writer, now func() time.Time) *tracker {
 	return t
 }
 
-// plan adds runs and their wake steps to the totals.
-func (t *tracker) plan(runs int, wakeSteps int64) {
+// plan adds runs and their work (wake steps × cost) to the totals.
+func (t *tracker) plan(runs int, work float64) {
 	if t == nil {
 		return
 	}
 	t.mu.Lock()
 	t.total += runs
-	t.planned += wakeSteps
+	t.planned += work
 	t.mu.Unlock()
 }
 
-// begin registers a run in flight.
-func (t *tracker) begin(name string) {
+// begin registers a run in flight whose wake steps each weigh cost.
+func (t *tracker) begin(name string, cost float64) {
 	if t == nil {
 		return
 	}
 	t.mu.Lock()
-	t.live[name] = &liveRun{}
+	t.live[name] = &liveRun{cost: cost}
 	t.mu.Unlock()
 }
 
@@ -91,11 +92,11 @@ func (t *tracker) update(name string, p Progress) {
 	defer t.mu.Unlock()
 	r := t.live[name]
 	if r == nil {
-		r = &liveRun{}
+		r = &liveRun{cost: 1}
 		t.live[name] = r
 	}
 	if p.Steps > 0 {
-		r.wake++
+		r.wake += r.cost
 	}
 	r.p = p
 	r.tokens = p.Tokens
@@ -105,8 +106,8 @@ func (t *tracker) update(name string, p Progress) {
 	}
 }
 
-// end marks run name finished, crediting its planned wake steps.
-func (t *tracker) end(name string, wakeSteps int64) {
+// end marks run name finished, crediting its planned work.
+func (t *tracker) end(name string, work float64) {
 	if t == nil {
 		return
 	}
@@ -117,7 +118,7 @@ func (t *tracker) end(name string, wakeSteps int64) {
 	}
 	delete(t.live, name)
 	t.done++
-	t.finished += wakeSteps
+	t.finished += work
 	if now := t.now(); t.tty || t.done == t.total || now.Sub(t.last) >= t.every {
 		t.last = now
 		t.print(now)
@@ -180,7 +181,7 @@ func (t *tracker) print(now time.Time) {
 		fmt.Fprintf(&b, " | %s tok/s", human(float64(tokens)/el))
 	}
 	if t.planned > 0 && wake > 0 && el > 0 {
-		f := float64(wake) / float64(t.planned)
+		f := wake / t.planned
 		if f > 1 {
 			f = 1
 		}

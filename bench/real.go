@@ -52,7 +52,7 @@ func Describe(name string) (ModelInfo, error) {
 	if err != nil {
 		return ModelInfo{}, err
 	}
-	info := ModelInfo{LM: models.NextToken, MaxCtx: cfg.Ctx}
+	info := ModelInfo{LM: models.NextToken, MaxCtx: cfg.Ctx, Cost: cfg.FLOPsPerToken()}
 	if cfg.Arch == models.Encoder {
 		info.LM = models.Masked
 	}

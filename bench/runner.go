@@ -27,6 +27,9 @@ type ModelInfo struct {
 	Tokenizer string           // tokenizer of its Arrow files ("gpt2-8k", "gpt2", "bert-uncased")
 	LM        models.Objective // its language-modelling objective: NextToken or Masked
 	MaxCtx    int              // longest row it takes (0 = no limit)
+	// Cost is the training FLOPs per token, so that the progress ETA
+	// weighs a big model's steps more; 0 (unknown) counts as 1.
+	Cost float64
 }
 
 // Builders constructs the pieces of a run. Real returns the ones backed
@@ -321,11 +324,11 @@ func (r *Runner) Run() error {
 	var fns []func() error
 	for _, j := range todo {
 		j := j
-		n, wake := 0, int64(0)
+		n, wake := 0, 0.0
 		for _, s := range j {
 			if !r.exists(s) {
 				n++
-				wake += r.wakeSteps(s)
+				wake += r.work(s)
 			}
 		}
 		r.track.plan(n, wake)
@@ -344,6 +347,22 @@ func (r *Runner) Run() error {
 func (r *Runner) exists(s RunSpec) bool {
 	_, err := os.Stat(filepath.Join(r.Out, s.File))
 	return err == nil
+}
+
+// work is a run's wake steps weighed by its model's cost, for the ETA.
+func (r *Runner) work(s RunSpec) float64 {
+	return float64(r.wakeSteps(s)) * r.cost(s.Model)
+}
+
+// cost is the ETA's weight of one wake step of model (ModelInfo.Cost).
+func (r *Runner) cost(model string) float64 {
+	if r.Build.Describe == nil {
+		return 1
+	}
+	if info, err := r.Build.Describe(model); err == nil && info.Cost > 0 {
+		return info.Cost
+	}
+	return 1
 }
 
 // wakeSteps estimates a run's wake steps, for the ETA.
@@ -625,7 +644,7 @@ func (r *Runner) runDormancy(s RunSpec) error {
 		return err
 	}
 	defer o.close()
-	r.track.begin(s.Name())
+	r.track.begin(s.Name(), r.cost(s.Model))
 	others := append([]Task(nil), o.order[1:]...)
 	if o.next != nil {
 		others = append(others, o.next)
@@ -643,7 +662,7 @@ func (r *Runner) runDormancy(s RunSpec) error {
 	if err := r.save(s, rec); err != nil {
 		return err
 	}
-	r.track.end(s.Name(), r.wakeSteps(s))
+	r.track.end(s.Name(), r.work(s))
 	return nil
 }
 
@@ -691,7 +710,7 @@ func (r *Runner) runSequence(job []RunSpec) error {
 	if seqSpec == nil {
 		live = compSpec.Name()
 	}
-	r.track.begin(live)
+	r.track.begin(live, r.cost(s.Model))
 	res, err := RunSequence(o.loop, o.order, o.next, p.Steps)
 	if err != nil {
 		return err
@@ -703,12 +722,12 @@ func (r *Runner) runSequence(job []RunSpec) error {
 		if err := r.save(*seqSpec, rec); err != nil {
 			return err
 		}
-		r.track.end(live, r.wakeSteps(*seqSpec))
+		r.track.end(live, r.work(*seqSpec))
 	}
 	if compSpec != nil {
 		cstart := r.now()
 		if seqSpec != nil {
-			r.track.begin(compSpec.Name())
+			r.track.begin(compSpec.Name(), r.cost(compSpec.Model))
 		}
 		comp, err := RunCompression(o.loop, o.order, p.PruneFrac)
 		if err != nil {

@@ -180,7 +180,7 @@ func (r *Runner) tuneAll(jobs [][]RunSpec) error {
 				continue
 			}
 			spec := RunSpec{Protocol: Sequence, Model: pr.model, Method: pr.method, Seed: r.Profile.TuneSeed, Order: r.Profile.Orders[0], File: file}
-			r.track.plan(1, int64(len(spec.Order)*r.Profile.Steps))
+			r.track.plan(1, float64(len(spec.Order)*r.Profile.Steps)*r.cost(spec.Model))
 			fns = append(fns, func() error {
 				score, err := r.tuneOne(spec, g)
 				pd.score[i] = score
@@ -224,7 +224,7 @@ func (r *Runner) tuneOne(s RunSpec, values map[string]string) (float64, error) {
 		return 0, err
 	}
 	defer o.close()
-	r.track.begin(s.Name())
+	r.track.begin(s.Name(), r.cost(s.Model))
 	res, err := RunSequence(o.loop, o.order, nil, r.Profile.Steps)
 	if err != nil {
 		return 0, fmt.Errorf("tuning: %w", err)
@@ -238,6 +238,6 @@ func (r *Runner) tuneOne(s RunSpec, values map[string]string) (float64, error) {
 	if err := writeJSON(filepath.Join(r.Out, s.File), tr); err != nil {
 		return 0, err
 	}
-	r.track.end(s.Name(), int64(len(s.Order)*r.Profile.Steps))
+	r.track.end(s.Name(), float64(len(s.Order)*r.Profile.Steps)*r.cost(s.Model))
 	return tr.Score, nil
 }
