@@ -73,6 +73,15 @@ type SuiteOptions struct {
 	// "replay.buffer=4400") or its learning rate ("naive-sgd.lr=0.02").
 	// Overrides are recorded in every run's config.
 	Set []string
+	// MaskUnseen restricts the training loss of split MNIST's class
+	// scenario to the outputs of the classes seen so far, as Hsu et al.'s
+	// code does (valid_out_dim): every training batch of task i (0-based)
+	// gets models.Batch.Outputs = 2(i+1), so 2 outputs during the first
+	// task, 4 during the second, …, 10 during the fifth; evaluation uses
+	// all 10. Off by default: the loss covers all 10 outputs from the
+	// first task on. The other scenarios are unchanged. Recorded in every
+	// run's config as loss_outputs.
+	MaskUnseen bool
 	// Format of the printed tables: "text" (default) or "markdown".
 	Format string
 	// Progress receives one line per run started and finished; nil for
@@ -252,6 +261,15 @@ func planSuite(name string, opt SuiteOptions) (*suitePlan, error) {
 	if p.perms < 2 && name == PermutedMNIST {
 		return nil, fmt.Errorf("permuted MNIST needs at least 2 tasks, got %d", p.perms)
 	}
+	if opt.MaskUnseen {
+		class := false
+		for _, sc := range p.scenarios {
+			class = class || (name == SplitMNIST && sc.short == "class")
+		}
+		if !class {
+			return nil, fmt.Errorf("the output mask of unseen classes (MaskUnseen, -mask-unseen) applies only to split MNIST's class scenario, which %s %v does not run", name, scenarioNames(p.scenarios))
+		}
+	}
 	for i := range p.scenarios {
 		sc := &p.scenarios[i]
 		if opt.Epochs > 0 {
@@ -306,6 +324,20 @@ func planSuite(name string, opt SuiteOptions) (*suitePlan, error) {
 	return p, nil
 }
 
+func scenarioNames(scs []suiteScenario) []string {
+	var out []string
+	for _, sc := range scs {
+		out = append(out, sc.short)
+	}
+	return out
+}
+
+// masked reports whether scenario sc trains with the output mask of
+// unseen classes.
+func (p *suitePlan) masked(sc suiteScenario) bool {
+	return p.opt.MaskUnseen && p.name == SplitMNIST && sc.short == "class"
+}
+
 // methodConfig is the config of m's Method in scenario sc: the published
 // setup's, with the overrides of SuiteOptions.Set (but "lr").
 func (p *suitePlan) methodConfig(m suiteMethod, sc suiteScenario) methods.Config {
@@ -350,6 +382,9 @@ func (p *suitePlan) buildTasks(data *mnistData, sc suiteScenario, seed uint64) (
 			t, err := newImageTask(data, k, fmt.Sprintf("mnist-%d%d", a, b), classes, label, nil)
 			if err != nil {
 				return nil, err
+			}
+			if p.masked(sc) {
+				t.outputs = 2 * (k + 1) // digits 0 … 2k+1 seen by the end of task k
 			}
 			ts = append(ts, t)
 		}
@@ -556,6 +591,14 @@ func (p *suitePlan) runConfig(j suiteJob, ts []*imageTask) map[string]string {
 	if p.name == PermutedMNIST {
 		c["permutations"] = strconv.Itoa(p.perms)
 	}
+	c["loss_outputs"] = "all"
+	if p.masked(sc) {
+		outs := make([]string, len(ts))
+		for i, t := range ts {
+			outs[i] = strconv.Itoa(t.outputs)
+		}
+		c["loss_outputs"] = "seen classes, per task " + strings.Join(outs, ",")
+	}
 	for k, v := range p.methodConfig(j.m, sc) {
 		c["method."+k] = v
 	}
@@ -564,12 +607,21 @@ func (p *suitePlan) runConfig(j suiteJob, ts []*imageTask) map[string]string {
 
 const suiteEvalBatch = 1000
 
+// settingDefaults are settings added to the run config after runs were
+// first recorded, with the value a run file without them was trained
+// with.
+var settingDefaults = map[string]string{"loss_outputs": "all"}
+
 // sameSettings refuses a run file written with other settings.
 func sameSettings(path string, got, want map[string]string) error {
 	var diffs []string
 	for k, v := range want {
-		if got[k] != v {
-			diffs = append(diffs, fmt.Sprintf("%s %q → %q", k, got[k], v))
+		g, ok := got[k]
+		if !ok {
+			g = settingDefaults[k]
+		}
+		if g != v {
+			diffs = append(diffs, fmt.Sprintf("%s %q → %q", k, g, v))
 		}
 	}
 	if len(diffs) == 0 {
@@ -720,6 +772,9 @@ func (p *suitePlan) tables(jobs []suiteJob, runs []*results.Run) ([]*table, erro
 		}
 		if sc.epochs != def {
 			t.notes = append(t.notes, fmt.Sprintf("Changed budget: %d epochs per task instead of the published %d.", sc.epochs, def))
+		}
+		if p.masked(sc) {
+			t.notes = append(t.notes, "Output mask (-mask-unseen): the training loss covers only the outputs of the classes seen so far (2, 4, 6, 8, 10 during tasks 1–5), as in Hsu et al.'s code; evaluation uses all 10.")
 		}
 		out = append(out, t)
 	}

@@ -147,6 +147,7 @@ type imageTask struct {
 	digits  []int32   // the digits of the task, in label order
 	label   [10]int32 // digit → target (−1 for digits not in the task)
 	perm    []int     // nil, or feature i of a row is padded feature perm[i]
+	outputs int       // Batch.Outputs of training batches (Train, Sample); 0 = all
 	data    *mnistData
 	// Indices of the task's rows in data's splits.
 	train, val, test []int
@@ -207,12 +208,14 @@ func (t *imageTask) NumTrain() int { return len(t.train) }
 func (t *imageTask) Close() error { return nil }
 
 // Sample draws n training rows at random (distinct when the task has at
-// least n) as one batch.
+// least n) as one batch, with the task's Outputs (as training batches).
 func (t *imageTask) Sample(rng *rand.Rand, n int) (*models.Batch, error) {
 	if n <= 0 {
 		return nil, fmt.Errorf("task %s: sample of %d rows", t.name, n)
 	}
-	return t.batch(&t.data.train, pickRows(rng, t.train, n)), nil
+	b := t.batch(&t.data.train, pickRows(rng, t.train, n))
+	b.Outputs = t.outputs
+	return b, nil
 }
 
 // Validation draws n validation rows at random (distinct when the task
@@ -246,7 +249,8 @@ func pickRows(rng *rand.Rand, rows []int, n int) []int {
 // an order shuffled by rng, cut into batches of batchSize rows; the last
 // batch of an epoch holds the remainder (as a PyTorch DataLoader with
 // shuffle and without drop_last), so ceil(N/batchSize) steps are one
-// epoch.
+// epoch. The batches carry the task's Outputs (the output mask of the
+// class scenario with SuiteOptions.MaskUnseen; 0 otherwise).
 func (t *imageTask) Train(rng *rand.Rand, batchSize int) tasks.Stream {
 	return &imageStream{t: t, rng: rng, size: batchSize}
 }
@@ -274,6 +278,7 @@ func (s *imageStream) Next() (*models.Batch, error) {
 	}
 	k := min(s.size, len(s.order)-s.pos)
 	b := s.t.batch(&s.t.data.train, s.order[s.pos:s.pos+k])
+	b.Outputs = s.t.outputs
 	s.pos += k
 	return b, nil
 }

@@ -509,3 +509,120 @@ func TestSuiteSet(t *testing.T) {
 		t.Errorf("ewc run config: lambda %q, lr %q, fisher_samples %q", c["method.lambda"], c["lr"], c["method.fisher_samples"])
 	}
 }
+
+// TestSuiteMaskUnseen: with MaskUnseen, split MNIST's class tasks give
+// training batches (stream and Sample) Outputs 2(i+1) and test batches
+// none; the other scenarios and the default are unmasked; the setting is
+// in the run config, a run file without it counts as unmasked, and a
+// masked run trains through Loop with replay and EWC (whose Fisher takes
+// its rows from Sample).
+func TestSuiteMaskUnseen(t *testing.T) {
+	data := synthMNIST(3)
+	p, err := planSuite(SplitMNIST, SuiteOptions{MaskUnseen: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sgd, _ := lookupSuiteMethod("naive-sgd")
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, sc := range p.scenarios {
+		ts, err := p.buildTasks(data, sc, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, task := range ts {
+			want := 0
+			if sc.short == "class" {
+				want = 2 * (i + 1)
+			}
+			b, err := task.Train(rng, 4).Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := task.Sample(rng, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tb, err := task.Test(4)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b.Outputs != want || s.Outputs != want || tb[0].Outputs != 0 {
+				t.Errorf("%s task %d: Outputs %d (stream), %d (Sample), %d (test); want %d, %d, 0", sc.short, i, b.Outputs, s.Outputs, tb[0].Outputs, want, want)
+			}
+		}
+		want := map[string]string{"task": "all", "domain": "all", "class": "seen classes, per task 2,4,6,8,10"}[sc.short]
+		if got := p.runConfig(suiteJob{sc: sc, m: sgd, seed: 1}, ts)["loss_outputs"]; got != want {
+			t.Errorf("%s: loss_outputs %q, want %q", sc.short, got, want)
+		}
+	}
+	// Off by default.
+	off, err := planSuite(SplitMNIST, SuiteOptions{Scenarios: []string{"class"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := off.buildTasks(data, off.scenarios[0], 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := ts[4].Train(rng, 4).Next(); b.Outputs != 0 {
+		t.Errorf("default: class task 5 batch has Outputs %d, want 0", b.Outputs)
+	}
+	cfg := off.runConfig(suiteJob{sc: off.scenarios[0], m: sgd, seed: 1}, ts)
+	if cfg["loss_outputs"] != "all" {
+		t.Errorf("default: loss_outputs %q, want all", cfg["loss_outputs"])
+	}
+	// Resuming: a file written before the setting existed is unmasked.
+	old := map[string]string{}
+	for k, v := range cfg {
+		if k != "loss_outputs" {
+			old[k] = v
+		}
+	}
+	if err := sameSettings("old.json", old, cfg); err != nil {
+		t.Errorf("unmasked run against a file without loss_outputs: %v", err)
+	}
+	masked := p.runConfig(suiteJob{sc: p.scenarios[2], m: sgd, seed: 1}, ts)
+	for _, c := range [][2]map[string]string{{old, masked}, {masked, cfg}, {cfg, masked}} {
+		if err := sameSettings("x.json", c[0], c[1]); err == nil || !strings.Contains(err.Error(), "loss_outputs") {
+			t.Errorf("masked and unmasked settings: error %v, want one naming loss_outputs", err)
+		}
+	}
+	// Only where there is a class scenario.
+	for _, c := range []struct {
+		name string
+		opt  SuiteOptions
+	}{
+		{PermutedMNIST, SuiteOptions{MaskUnseen: true}},
+		{SplitMNIST, SuiteOptions{MaskUnseen: true, Scenarios: []string{"task", "domain"}}},
+	} {
+		if _, err := planSuite(c.name, c.opt); err == nil || !strings.Contains(err.Error(), "class scenario") {
+			t.Errorf("%s %v: error %v, want one naming the class scenario", c.name, c.opt.Scenarios, err)
+		}
+	}
+
+	// A masked run trains: replay mixes rows of earlier tasks (smaller
+	// Outputs) into the current task's batches, EWC's Fisher goes through
+	// single rows of Sample.
+	sc := p.scenarios[2]
+	cts, err := p.buildTasks(data, sc, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"replay", "ewc"} {
+		model, err := models.NewMLP(models.MLPConfig{In: suiteInputs, Hidden: []int{8}, Classes: []int{10}, SharedHead: true}, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		meth, err := methods.New(name, map[string]methods.Config{"ewc": {"fisher_samples": "4"}, "replay": {"buffer": "8"}}[name])
+		if err != nil {
+			t.Fatal(err)
+		}
+		opt := models.NewAdamW(model.Params(), models.AdamWConfig{Beta1: 0.9, Beta2: 0.999, Eps: 1e-8})
+		loop := NewLoop(name, model, meth, opt, Settings{Batch: 4, EvalBatch: 8, LR: 1e-3, MinLR: 1e-3, Schedule: Constant}, 1)
+		for i, task := range cts[:3] {
+			if err := loop.Train(Period{Task: task, Steps: 4, Label: task.Name(), Stream: uint64(i)}); err != nil {
+				t.Fatalf("%s, masked: %v", name, err)
+			}
+		}
+	}
+}

@@ -38,10 +38,10 @@ func targetsPerRow(b *models.Batch) int {
 
 // Row returns row i of b as a one-row batch holding copies of its data,
 // so that it stays valid when the harness reuses b's buffers. If b has no
-// Task, the row's task is task.
+// Task, the row's task is task. The row keeps b's Outputs.
 func Row(b *models.Batch, i, task int) *models.Batch {
 	T, nt := b.T, targetsPerRow(b)
-	r := &models.Batch{Objective: b.Objective, B: 1, T: T}
+	r := &models.Batch{Objective: b.Objective, B: 1, T: T, Outputs: b.Outputs}
 	if b.Inputs != nil {
 		r.Inputs = append([]int32(nil), b.Inputs[i*T:(i+1)*T]...)
 	}
@@ -65,7 +65,10 @@ func Row(b *models.Batch, i, task int) *models.Batch {
 
 // Concat joins the rows of batches of one Shape into a new batch. Missing
 // Lengths count as full rows and missing Weights as 1 when another batch
-// has them; Task must be set on all batches or on none.
+// has them; Task must be set on all batches or on none. Outputs is the
+// largest of the batches' (0, all outputs, counting as the largest), so
+// that every row's label stays inside it: replayed rows of earlier tasks
+// need fewer outputs than the current task's.
 func Concat(bs ...*models.Batch) (*models.Batch, error) {
 	if len(bs) == 0 {
 		return nil, fmt.Errorf("concat: no batches")
@@ -81,6 +84,9 @@ func Concat(bs ...*models.Batch) (*models.Batch, error) {
 			return nil, fmt.Errorf("concat: batch %d and batch 0 disagree on having Task ids", i)
 		}
 		out.B += b.B
+		if i == 0 || (out.Outputs != 0 && (b.Outputs == 0 || b.Outputs > out.Outputs)) {
+			out.Outputs = b.Outputs
+		}
 		lengths = lengths || b.Lengths != nil
 		weights = weights || b.Weights != nil
 		task = b.Task != nil

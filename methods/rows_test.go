@@ -44,6 +44,68 @@ func TestRowAndConcat(t *testing.T) {
 	}
 }
 
+// TestConcatOutputs: Row keeps Batch.Outputs and Concat takes the largest
+// of its inputs', 0 (all outputs) counting as the largest; replay's mixed
+// batch so keeps the current task's mask over its older memory rows.
+func TestConcatOutputs(t *testing.T) {
+	mk := func(outputs int, labels ...int32) *models.Batch {
+		n := len(labels)
+		return &models.Batch{Objective: models.Classify, B: n, T: 2, Features: make([]float32, 2*n),
+			Targets: labels, Task: make([]int, n), Outputs: outputs}
+	}
+	if r := Row(mk(4, 3, 1), 1, 0); r.Outputs != 4 {
+		t.Errorf("Row: Outputs %d, want 4", r.Outputs)
+	}
+	for _, c := range []struct {
+		in   []int
+		want int
+	}{
+		{[]int{2}, 2},
+		{[]int{2, 6, 4}, 6},
+		{[]int{6, 2}, 6},
+		{[]int{0, 0}, 0},
+		{[]int{2, 0, 4}, 0},
+		{[]int{0, 10}, 0},
+	} {
+		var bs []*models.Batch
+		for _, o := range c.in {
+			bs = append(bs, mk(o, 1))
+		}
+		got, err := Concat(bs...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Outputs != c.want {
+			t.Errorf("Concat of Outputs %v: %d, want %d", c.in, got.Outputs, c.want)
+		}
+	}
+
+	// Replay: rows stored during task 0 (Outputs 2) are mixed into task
+	// 1's batches (Outputs 4); the mixed batch has Outputs 4 and a model
+	// accepts it.
+	m, _ := New("replay", Config{"buffer": "20"})
+	env := &Env{RNG: rand.New(rand.NewPCG(1, 1))}
+	model, err := models.NewMLP(models.MLPConfig{In: 2, Classes: []int{10}, SharedHead: true}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	task0 := mk(2, 0, 1, 1, 0, 1, 0, 0, 1)
+	out, err := m.TrainBatch(env, task0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err = m.TrainBatch(env, task0); err != nil || out.B != 16 || out.Outputs != 2 {
+		t.Fatalf("task 0, second batch: %v rows, Outputs %d (%v); want 16 rows, Outputs 2", out.B, out.Outputs, err)
+	}
+	task1 := mk(4, 2, 3, 3, 2, 2, 3, 2, 3)
+	if out, err = m.TrainBatch(env, task1); err != nil || out.B != 16 || out.Outputs != 4 {
+		t.Fatalf("task 1: %v rows, Outputs %d (%v); want 16 rows, Outputs 4", out.B, out.Outputs, err)
+	}
+	if _, err := model.ForwardBackward(out, models.ForwardOptions{}); err != nil {
+		t.Fatalf("mixed batch refused: %v", err)
+	}
+}
+
 func TestReplayMixes(t *testing.T) {
 	m, _ := New("replay", Config{"buffer": "50"})
 	task := clusterTasks(1)[0]

@@ -34,6 +34,11 @@ type MLPConfig struct {
 // each head H (a single "head.0" when SharedHead). A layer computes
 // y = x·Wᵀ + b, as PyTorch's nn.Linear does.
 //
+// Batch.Outputs restricts the training loss (ForwardBackward, Losses) to
+// the first Outputs logits of each row's head: the softmax is over those
+// logits only and the others get a gradient of exactly 0. Evaluate uses
+// every logit.
+//
 // ForwardOptions.EmbedNoise adds Gaussian noise of std
 // EmbedNoise·RMS(x) to each row x of input features (the backward pass
 // goes through it); AttnNoise is ignored, having no attention to perturb.
@@ -158,9 +163,10 @@ func (m *MLP) Params() *Params { return m.params }
 func (m *MLP) Grads() *Params { return m.grads }
 
 // ForwardBackward computes the batch loss Σ_b w_b·ℓ_b / N (N = rows with
-// a label ≥ 0) and overwrites Grads with its gradient.
+// a label ≥ 0; ℓ_b over the first b.Outputs logits when b.Outputs > 0)
+// and overwrites Grads with its gradient.
 func (m *MLP) ForwardBackward(b *Batch, opt ForwardOptions) (float64, error) {
-	heads, err := m.forward(b, opt)
+	heads, err := m.forward(b, opt, true)
 	if err != nil {
 		return 0, err
 	}
@@ -181,6 +187,10 @@ func (m *MLP) ForwardBackward(b *Batch, opt ForwardOptions) (float64, error) {
 		if y < 0 {
 			clear(row)
 			continue
+		}
+		if b.Outputs > 0 {
+			clear(row[b.Outputs:]) // masked logits: gradient exactly 0
+			row = row[:b.Outputs]
 		}
 		w := 1.0
 		if b.Weights != nil {
@@ -240,9 +250,11 @@ func (m *MLP) ForwardBackward(b *Batch, opt ForwardOptions) (float64, error) {
 				dz[i] = 0
 			}
 		}
-		in := m.x[:B*ly.in]
+		var in []float32
 		if l > 0 {
 			in = m.acts[l-1][:B*ly.in]
+		} else {
+			in = m.x[:B*ly.in]
 		}
 		m.blas.Sgemm(blas.Trans, blas.NoTrans, ly.out, ly.in, B, 1, dz, ly.out, in, ly.in, 0, m.grads.Slice(ly.w), ly.in)
 		mlpAddRows(m.grads.Slice(ly.b), dz, B, ly.out)
@@ -254,9 +266,10 @@ func (m *MLP) ForwardBackward(b *Batch, opt ForwardOptions) (float64, error) {
 }
 
 // Losses returns each row's cross-entropy (0 for a row whose label is
-// negative, i.e. ignored), without touching Grads.
+// negative, i.e. ignored; over the first b.Outputs logits when
+// b.Outputs > 0), without touching Grads.
 func (m *MLP) Losses(b *Batch, opt ForwardOptions) ([]float64, error) {
-	heads, err := m.forward(b, opt)
+	heads, err := m.forward(b, opt, true)
 	if err != nil {
 		return nil, err
 	}
@@ -268,15 +281,19 @@ func (m *MLP) Losses(b *Batch, opt ForwardOptions) ([]float64, error) {
 			continue
 		}
 		row := m.logits[r*stride : r*stride+m.heads[heads[r]].out]
+		if b.Outputs > 0 {
+			row = row[:b.Outputs]
+		}
 		out[r] = mlpLogSumExp(row) - float64(row[y])
 	}
 	return out, nil
 }
 
 // Evaluate scores a batch with a clean forward pass: top-1 accuracy and
-// summed (unweighted) cross-entropy over the rows with a label ≥ 0.
+// summed (unweighted) cross-entropy over the rows with a label ≥ 0, over
+// every output of the head (b.Outputs is ignored).
 func (m *MLP) Evaluate(b *Batch) (Score, error) {
-	heads, err := m.forward(b, ForwardOptions{})
+	heads, err := m.forward(b, ForwardOptions{}, false)
 	if err != nil {
 		return Score{}, err
 	}
@@ -311,11 +328,17 @@ func (m *MLP) maxClasses() int {
 	return c
 }
 
-// forward checks b, runs the network and leaves the logits of row r in
-// m.logits[r*maxClasses:]. It returns each row's head.
-func (m *MLP) forward(b *Batch, opt ForwardOptions) ([]int, error) {
+// forward checks b (and, for training, b.Outputs), runs the network and
+// leaves the logits of row r in m.logits[r*maxClasses:]. It returns each
+// row's head.
+func (m *MLP) forward(b *Batch, opt ForwardOptions, train bool) ([]int, error) {
 	if err := m.check(b); err != nil {
 		return nil, err
+	}
+	if train {
+		if err := m.checkOutputs(b); err != nil {
+			return nil, err
+		}
 	}
 	B := b.B
 	heads := make([]int, B)
@@ -423,6 +446,30 @@ func (m *MLP) check(b *Batch) error {
 		}
 		if y := int(b.Targets[r]); y >= m.heads[h].out {
 			return fmt.Errorf("mlp: row %d has label %d, head %d has %d classes", r, y, h, m.heads[h].out)
+		}
+	}
+	return nil
+}
+
+// checkOutputs checks b.Outputs of a training batch (b passed check): 0,
+// or at most the size of every row's head and above every row's label.
+func (m *MLP) checkOutputs(b *Batch) error {
+	if b.Outputs == 0 {
+		return nil
+	}
+	if b.Outputs < 0 {
+		return fmt.Errorf("mlp: batch has Outputs = %d; want 0 (all outputs) or a positive number of outputs in the loss", b.Outputs)
+	}
+	for r := 0; r < b.B; r++ {
+		h := 0
+		if !m.cfg.SharedHead && b.Task != nil {
+			h = b.Task[r]
+		}
+		if c := m.heads[h].out; b.Outputs > c {
+			return fmt.Errorf("mlp: batch has Outputs = %d but row %d's head %d has only %d outputs", b.Outputs, r, h, c)
+		}
+		if y := int(b.Targets[r]); y >= b.Outputs {
+			return fmt.Errorf("mlp: row %d has label %d, outside the %d outputs in the loss (Batch.Outputs)", r, y, b.Outputs)
 		}
 	}
 	return nil

@@ -9,6 +9,8 @@ import (
 
 // refMLPLoss is an independent float64 implementation of the MLP's loss
 // Σ_b w_b·ℓ_b / N, reading parameters from theta (the MLP's flat layout).
+// With b.Outputs > 0, ℓ_b is the cross-entropy of the softmax over the
+// first b.Outputs logits only.
 func refMLPLoss(m *MLP, theta []float64, b *Batch) (loss float64, perRow []float64) {
 	get := func(t Tensor) []float64 { return theta[t.Offset : t.Offset+t.Size()] }
 	perRow = make([]float64, b.B)
@@ -45,6 +47,13 @@ func refMLPLoss(m *MLP, theta []float64, b *Batch) (loss float64, perRow []float
 			}
 			z[o] = s
 			mx = math.Max(mx, s)
+		}
+		if b.Outputs > 0 {
+			z = z[:b.Outputs]
+			mx = math.Inf(-1)
+			for _, v := range z {
+				mx = math.Max(mx, v)
+			}
 		}
 		var se float64
 		for _, v := range z {
@@ -87,12 +96,16 @@ func mlpRandomBatch(rng *rand.Rand, B, T int, classes []int, shared bool) *Batch
 
 func TestMLPGradientCheck(t *testing.T) {
 	cases := []struct {
-		name string
-		cfg  MLPConfig
+		name    string
+		cfg     MLPConfig
+		outputs int // Batch.Outputs; labels are reduced below it
 	}{
-		{"two hidden, per-task heads", MLPConfig{In: 6, Hidden: []int{5, 4}, Classes: []int{3, 4}}},
-		{"one hidden, shared head", MLPConfig{In: 5, Hidden: []int{7}, Classes: []int{3, 3}, SharedHead: true}},
-		{"no hidden (softmax regression)", MLPConfig{In: 4, Classes: []int{3}}},
+		{"two hidden, per-task heads", MLPConfig{In: 6, Hidden: []int{5, 4}, Classes: []int{3, 4}}, 0},
+		{"one hidden, shared head", MLPConfig{In: 5, Hidden: []int{7}, Classes: []int{3, 3}, SharedHead: true}, 0},
+		{"no hidden (softmax regression)", MLPConfig{In: 4, Classes: []int{3}}, 0},
+		{"shared head, loss over 3 of 5 outputs", MLPConfig{In: 5, Hidden: []int{6, 4}, Classes: []int{5, 5}, SharedHead: true}, 3},
+		{"per-task heads, loss over 2 outputs", MLPConfig{In: 6, Hidden: []int{5}, Classes: []int{3, 4}}, 2},
+		{"shared head, Outputs = head size", MLPConfig{In: 4, Hidden: []int{5}, Classes: []int{4}, SharedHead: true}, 4},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -104,6 +117,15 @@ func TestMLPGradientCheck(t *testing.T) {
 			b := mlpRandomBatch(rng, 6, tc.cfg.In, tc.cfg.Classes, tc.cfg.SharedHead)
 			b.Weights = []float32{1, 0.5, 2, 1, 0.25, 1.5}
 			b.Targets[3] = -1 // an ignored row
+			if tc.outputs > 0 {
+				b.Outputs = tc.outputs
+				for r, y := range b.Targets {
+					if y >= 0 {
+						b.Targets[r] = y % int32(tc.outputs)
+					}
+				}
+				b.Targets[0] = int32(tc.outputs - 1) // the last unmasked output is a label
+			}
 			loss, err := m.ForwardBackward(b, ForwardOptions{})
 			if err != nil {
 				t.Fatal(err)
@@ -138,6 +160,135 @@ func TestMLPGradientCheck(t *testing.T) {
 			}
 			t.Logf("loss %.6f, max relative gradient error %.2g over %d parameters", loss, worst, len(theta))
 		})
+	}
+}
+
+// TestMLPOutputs checks Batch.Outputs on a shared 10-way head: the masked
+// outputs get a gradient of exactly 0, the loss, Losses and the other
+// gradients equal those of the same network cut to its first Outputs
+// outputs, Evaluate ignores the mask, and bad values are refused.
+func TestMLPOutputs(t *testing.T) {
+	cfg := MLPConfig{In: 6, Hidden: []int{8}, Classes: []int{10}, SharedHead: true}
+	m, err := NewMLP(cfg, 11)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const k = 4
+	cut, err := NewMLP(MLPConfig{In: 6, Hidden: []int{8}, Classes: []int{k}, SharedHead: true}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// cut = m restricted to the first k outputs (rows of the head).
+	for _, tn := range cut.Params().Tensors {
+		copy(cut.Params().Get(tn.Name), m.Params().Get(tn.Name))
+	}
+	b := mlpRandomBatch(rand.New(rand.NewPCG(7, 8)), 9, cfg.In, []int{k}, true)
+	b.Targets[4] = -1
+	b.Weights = []float32{1, 2, 0.5, 1, 1, 3, 1, 0.25, 1}
+	b.Outputs = k
+
+	loss, err := m.ForwardBackward(b, ForwardOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := *b
+	plain.Outputs = 0
+	want, err := cut.ForwardBackward(&plain, ForwardOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(loss-want) > 1e-6*math.Abs(want) {
+		t.Errorf("masked loss %.8f, loss of the %d-output network %.8f", loss, k, want)
+	}
+	hidden := 8
+	gw, gb := m.Grads().Get("head.0.weight"), m.Grads().Get("head.0.bias")
+	for o := k; o < 10; o++ {
+		if gb[o] != 0 {
+			t.Errorf("masked output %d: bias gradient %g, want exactly 0", o, gb[o])
+		}
+		for i := 0; i < hidden; i++ {
+			if gw[o*hidden+i] != 0 {
+				t.Fatalf("masked output %d: weight gradient %g, want exactly 0", o, gw[o*hidden+i])
+			}
+		}
+	}
+	for _, tn := range cut.Params().Tensors {
+		got, ref := m.Grads().Get(tn.Name)[:tn.Size()], cut.Grads().Get(tn.Name)
+		for i := range ref {
+			if d := math.Abs(float64(got[i] - ref[i])); d > 1e-6+1e-5*math.Abs(float64(ref[i])) {
+				t.Fatalf("%s[%d]: masked gradient %g, %d-output network %g", tn.Name, i, got[i], k, ref[i])
+			}
+		}
+	}
+	// Without the mask the masked outputs do get a gradient.
+	if _, err := m.ForwardBackward(&plain, ForwardOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if m.Grads().Get("head.0.bias")[k] == 0 {
+		t.Error("unmasked: output k has a zero bias gradient")
+	}
+
+	losses, err := m.Losses(b, ForwardOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := cut.Losses(&plain, ForwardOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r := range ref {
+		if math.Abs(losses[r]-ref[r]) > 1e-6 {
+			t.Errorf("Losses row %d: masked %.7f, %d-output network %.7f", r, losses[r], k, ref[r])
+		}
+	}
+
+	// Evaluate uses all 10 outputs whatever Outputs says, and does not
+	// check it.
+	full, err := m.Evaluate(&plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	odd := plain
+	for _, o := range []int{k, -3, 11} {
+		odd.Outputs = o
+		s, err := m.Evaluate(&odd)
+		if err != nil {
+			t.Fatalf("Evaluate with Outputs %d: %v", o, err)
+		}
+		if s != full {
+			t.Errorf("Evaluate with Outputs %d: %+v, without %+v", o, s, full)
+		}
+	}
+
+	// Out of range: refused by ForwardBackward and Losses, with a message
+	// naming Outputs.
+	bad := map[string]func(b *Batch){
+		"negative":                func(b *Batch) { b.Outputs = -1 },
+		"above the head's size":   func(b *Batch) { b.Outputs = 11 },
+		"a label equal to it":     func(b *Batch) { b.Targets[2] = k },
+		"a label of a later task": func(b *Batch) { b.Targets[2] = 9 },
+	}
+	for name, f := range bad {
+		c := *b
+		c.Targets = append([]int32(nil), b.Targets...)
+		c.Targets[2] = 0
+		f(&c)
+		if _, err := m.ForwardBackward(&c, ForwardOptions{}); err == nil || !strings.Contains(err.Error(), "Outputs") {
+			t.Errorf("ForwardBackward, %s: error %v, want one naming Outputs", name, err)
+		}
+		if _, err := m.Losses(&c, ForwardOptions{}); err == nil || !strings.Contains(err.Error(), "Outputs") {
+			t.Errorf("Losses, %s: error %v, want one naming Outputs", name, err)
+		}
+	}
+	// Per-task heads: Outputs must fit the head of every row.
+	multi, _ := NewMLP(MLPConfig{In: 3, Classes: []int{2, 4}}, 1)
+	mb := &Batch{Objective: Classify, B: 2, T: 3, Features: make([]float32, 6), Targets: []int32{0, 1}, Task: []int{1, 0}, Outputs: 3}
+	if _, err := multi.ForwardBackward(mb, ForwardOptions{}); err == nil || !strings.Contains(err.Error(), "head 0 has only 2 outputs") {
+		t.Errorf("Outputs 3 on a 2-output head: error %v", err)
+	}
+	mb.Outputs = 2
+	if _, err := multi.ForwardBackward(mb, ForwardOptions{}); err != nil {
+		t.Errorf("Outputs 2 on heads of 4 and 2 outputs: %v", err)
 	}
 }
 
@@ -262,7 +413,7 @@ func TestMLPEmbedNoise(t *testing.T) {
 	var ss float64
 	const draws = 4000
 	for i := 0; i < draws; i++ {
-		if _, err := m.forward(one, ForwardOptions{EmbedNoise: 0.25, RNG: rng}); err != nil {
+		if _, err := m.forward(one, ForwardOptions{EmbedNoise: 0.25, RNG: rng}, false); err != nil {
 			t.Fatal(err)
 		}
 		d := float64(m.logits[0]-m.logits[1]) - 2

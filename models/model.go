@@ -50,6 +50,14 @@ type Batch struct {
 	Task []int
 	// Weights[b] scales row b's loss (importance sampling); nil means 1.
 	Weights []float32
+	// Outputs, when positive, lets only the first Outputs outputs of each
+	// row's head enter the training loss (ForwardBackward and Losses):
+	// with a shared head, the classes seen so far, as in class-incremental
+	// learning (Hsu et al. 2018's valid_out_dim). Every labelled row needs
+	// a label below Outputs. 0 = all outputs. Evaluate always uses every
+	// output. A model that does not support it refuses a batch with
+	// Outputs ≠ 0 in ForwardBackward and Losses.
+	Outputs int
 }
 
 // ForwardOptions perturb a forward pass. The zero value is a clean pass;

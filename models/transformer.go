@@ -325,11 +325,24 @@ func (m *Transformer) check(b *Batch, opt ForwardOptions) error {
 	return nil
 }
 
+// checkTrain is check for the training losses (ForwardBackward, Losses),
+// which also refuse Batch.Outputs: a Transformer has no output mask, and
+// ignoring one would train on other outputs than the caller asked for.
+func (m *Transformer) checkTrain(b *Batch, opt ForwardOptions) error {
+	if err := m.check(b, opt); err != nil {
+		return err
+	}
+	if b.Outputs != 0 {
+		return fmt.Errorf("models: %s: batch has Outputs = %d, but a Transformer does not support an output mask (Outputs must be 0)", m.cfg.Name, b.Outputs)
+	}
+	return nil
+}
+
 // ForwardBackward computes the batch loss Σ_b w_b·ℓ_b / #targets and
 // overwrites Grads with its gradient. Noise in opt is additive and treated
 // as a constant by the backward pass.
 func (m *Transformer) ForwardBackward(b *Batch, opt ForwardOptions) (float64, error) {
-	if err := m.check(b, opt); err != nil {
+	if err := m.checkTrain(b, opt); err != nil {
 		return 0, err
 	}
 	m.forward(b, opt, true)
@@ -348,7 +361,7 @@ func (m *Transformer) ForwardBackward(b *Batch, opt ForwardOptions) (float64, er
 // Losses returns each row's mean cross-entropy over its targets (0 for a
 // row without targets), without touching Grads.
 func (m *Transformer) Losses(b *Batch, opt ForwardOptions) ([]float64, error) {
-	if err := m.check(b, opt); err != nil {
+	if err := m.checkTrain(b, opt); err != nil {
 		return nil, err
 	}
 	m.forward(b, opt, false)

@@ -357,6 +357,35 @@ func TestBatchErrors(t *testing.T) {
 	}
 }
 
+// TestTransformerRefusesOutputs: a Transformer has no output mask, so the
+// training losses refuse Batch.Outputs instead of ignoring it; Evaluate,
+// which always uses every output, accepts it.
+func TestTransformerRefusesOutputs(t *testing.T) {
+	for _, arch := range []Arch{Decoder, Encoder} {
+		m, err := NewTransformer(tinyConfig(arch), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := tinyBatch(Classify, true)
+		b.Outputs = 2
+		const want = "does not support an output mask"
+		if _, err := m.ForwardBackward(b, ForwardOptions{}); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%v ForwardBackward: error %v, want one containing %q", arch, err, want)
+		}
+		if _, err := m.Losses(b, ForwardOptions{}); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%v Losses: error %v, want one containing %q", arch, err, want)
+		}
+		got, err := m.Evaluate(b)
+		if err != nil {
+			t.Fatalf("%v Evaluate with Outputs: %v", arch, err)
+		}
+		b.Outputs = 0
+		if ref, _ := m.Evaluate(b); got != ref {
+			t.Errorf("%v Evaluate: %+v with Outputs, %+v without", arch, got, ref)
+		}
+	}
+}
+
 func TestConfigs(t *testing.T) {
 	want := map[string]int{"bert-base": 109_482_240, "gpt2": 124_439_808, "gpt2-medium": 354_823_168}
 	var names []string

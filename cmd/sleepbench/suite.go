@@ -73,6 +73,7 @@ func runSuite(args []string) error {
 	fisher := fs.Int("fisher-samples", 0, "rows per task for EWC's Fisher (default 10000 for split-mnist, 1000 for permuted-mnist)")
 	format := fs.String("format", "text", "table format: text or markdown")
 	quiet := fs.Bool("q", false, "no progress lines on stderr")
+	mask := fs.Bool("mask-unseen", false, "split-mnist class scenario: the training loss covers only the outputs of the classes seen so far\n(2 during task 1, 4 during task 2, …), as Hsu et al.'s code does; default off (all 10 outputs)")
 	var sets suiteSets
 	fs.Var(&sets, "set", "override a setting of the published setup, METHOD.KEY=VALUE (repeatable): a method setting (ewc.lambda=400, replay.buffer=4400) or METHOD.lr")
 	fs.Usage = func() {
@@ -110,7 +111,7 @@ func runSuite(args []string) error {
 	opt := bench.SuiteOptions{
 		Seeds: sd, Methods: suiteList(*methodsFlag), Scenarios: suiteList(*scenarios),
 		Data: *data, Out: *out, Jobs: *jobs, Epochs: *epochs, Permutations: *perms,
-		FisherSamples: *fisher, Set: sets, Format: *format,
+		FisherSamples: *fisher, Set: sets, Format: *format, MaskUnseen: *mask,
 	}
 	if !*quiet {
 		opt.Progress = os.Stderr
