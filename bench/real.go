@@ -52,9 +52,10 @@ func Describe(name string) (ModelInfo, error) {
 	if err != nil {
 		return ModelInfo{}, err
 	}
-	info := ModelInfo{LM: models.NextToken, MaxCtx: cfg.Ctx, Cost: cfg.FLOPsPerToken()}
+	info := ModelInfo{LM: models.NextToken, MaxCtx: cfg.Ctx, Cost: cfg.CostPerToken(cfg.Ctx, 1)}
 	if cfg.Arch == models.Encoder {
 		info.LM = models.Masked
+		info.Cost = cfg.CostPerToken(cfg.Ctx, tasks.MaskRate)
 	}
 	switch cfg.Vocab {
 	case 8192:

@@ -189,6 +189,14 @@ func (c Config) FLOPsPerToken() float64 {
 	return c.bodyFLOPs(c.Ctx) + c.headFLOPs()
 }
 
+// CostPerToken is the training cost in FLOPs (as FLOPsPerToken counts
+// them) of one token in rows of T tokens when a fraction predicted of the
+// positions enter the LM or MLM head (1 for next-token prediction, the
+// masking rate for MLM).
+func (c Config) CostPerToken(T int, predicted float64) float64 {
+	return c.bodyFLOPs(T) + predicted*c.headFLOPs()
+}
+
 // bodyFLOPs is the training cost of one token through the blocks, for
 // sequences of T tokens.
 func (c Config) bodyFLOPs(T int) float64 {

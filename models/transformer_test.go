@@ -420,6 +420,12 @@ func TestConfigs(t *testing.T) {
 	if f, w := g.FLOPsPerToken(), 3*(2*12*(4*768*768+2*768*3072)+12*4*1024*768+2*768*50257.0); f != w {
 		t.Errorf("gpt2 FLOPsPerToken %v, want %v", f, w)
 	}
+	// bert-mini at 64 tokens with 15% of the positions in the MLM head:
+	// 3·(2·4·(4·256²+2·256·1024) + 4·4·64·256) + 0.15·3·(2·256·30522 + 2·256²).
+	bm, _ := LookupConfig("bert-mini")
+	if f, w := bm.CostPerToken(64, 0.15), 3*(2*4*(4*256*256+2*256*1024)+4*4*64*256)+0.15*3*(2*256*30522+2*256*256.0); math.Abs(f-w) > 1e-6*w {
+		t.Errorf("bert-mini CostPerToken(64, 0.15) %v, want %v", f, w)
+	}
 	if _, err := LookupConfig("gpt3"); err == nil || !strings.Contains(err.Error(), "bert-base, gpt2-medium, gpt2, bert-mini, gpt2-mini, custom") {
 		t.Errorf("LookupConfig(gpt3) error %v", err)
 	}
