@@ -166,8 +166,9 @@ func withBuffer(cfg map[string]methods.Config, rows string) map[string]methods.C
 // task-1 relative forgetting was 62.6 ± 19.5% (3 seeds), so forgetting
 // is visible; the models are still early in learning (next-token
 // accuracy 6-8%). The shared buffer is 100 rows: AISP re-scores the
-// whole buffer every night of the dormancy protocol, which made 200 rows
-// the largest single cost of the retention table.
+// whole buffer (a forward pass over every buffered row) before each
+// night's one sleep step of the dormancy protocol, and with 200 rows its
+// dormancy runs took 2.4-2.5x as long as the no-sleep runs.
 func Default() Profile {
 	all := []string{"naive", "ewc", "replay", "aisp", "replay-matched", "aisp-replay-only", "aisp-no-shn", "aisp-no-noise", "joint"}
 	return Profile{
