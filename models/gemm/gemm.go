@@ -11,13 +11,58 @@ import (
 
 // Implementation is a blas.Float32 whose Sgemm is this package's blocked,
 // multi-threaded product; every other routine is gonum's pure-Go one.
-// The zero value is ready to use.
+// The zero value is ready to use; it takes its packing buffers from a
+// sync.Pool shared by the process, which the garbage collector empties,
+// so products reallocate them after each collection. An Implementation
+// made by New keeps its own buffers instead: after its first products of
+// each size it allocates none (a model's training steps, for instance).
 type Implementation struct {
 	gonum.Implementation
 	// Threads is the number of goroutines a large product is split over;
 	// zero or less means runtime.GOMAXPROCS(0). The result does not depend
 	// on it.
 	Threads int
+
+	free *freeList // nil: the shared pool
+}
+
+// New returns an Implementation on threads goroutines (as the Threads
+// field) that keeps its packing buffers between products. Copies share
+// them; concurrent products are safe.
+func New(threads int) Implementation {
+	return Implementation{Threads: threads, free: &freeList{}}
+}
+
+// freeList holds the idle work values of one Implementation made by New.
+type freeList struct {
+	mu   sync.Mutex
+	idle []*work
+}
+
+// get returns an idle work value of l, or of the shared pool when l is nil.
+func (l *freeList) get() *work {
+	if l == nil {
+		return pool.Get().(*work)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if n := len(l.idle); n > 0 {
+		w := l.idle[n-1]
+		l.idle = l.idle[:n-1]
+		return w
+	}
+	return newWork()
+}
+
+// put returns w to l, or to the shared pool when l is nil.
+func (l *freeList) put(w *work) {
+	if l == nil {
+		pool.Put(w)
+		return
+	}
+	l.mu.Lock()
+	l.idle = append(l.idle, w)
+	l.mu.Unlock()
 }
 
 var _ blas.Float32 = Implementation{}
@@ -63,7 +108,7 @@ func (impl Implementation) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
-	sgemm(best, threads, aTrans, bTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	sgemmWith(impl.free, best, threads, aTrans, bTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // check validates Sgemm's arguments like gonum does and reports whether
@@ -139,11 +184,17 @@ const parallelMin = 1 << 21
 // sgemm computes C = alpha·op(A)·op(B) + beta·C with kernel kern on up to
 // threads goroutines. Arguments are valid and m, n > 0.
 func sgemm(kern *kernel, threads int, aTrans, bTrans bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	sgemmWith(nil, kern, threads, aTrans, bTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// sgemmWith is sgemm with its work value (and so its packing buffers)
+// taken from fl, or from the shared pool when fl is nil.
+func sgemmWith(fl *freeList, kern *kernel, threads int, aTrans, bTrans bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if alpha == 0 || k == 0 {
 		scale(m, n, beta, c, ldc)
 		return
 	}
-	w := pool.Get().(*work)
+	w := fl.get()
 	w.kern = kern
 	w.aTrans, w.bTrans = aTrans, bTrans
 	w.m, w.n, w.k = m, n, k
@@ -173,7 +224,7 @@ func sgemm(kern *kernel, threads int, aTrans, bTrans bool, m, n, k int, alpha fl
 	}
 	w.mu.Unlock()
 	w.a, w.b, w.c = nil, nil, nil
-	pool.Put(w)
+	fl.put(w)
 }
 
 // Bits of work.join: the product's generation in the high 32 bits, then a
@@ -202,11 +253,14 @@ func scale(m, n int, beta float32, c []float32, ldc int) {
 
 // pool holds work values, so that steady-state products reuse their
 // packing buffers instead of allocating.
-var pool = sync.Pool{New: func() any {
+var pool = sync.Pool{New: func() any { return newWork() }}
+
+// newWork returns a work value with no buffers yet.
+func newWork() *work {
 	w := new(work)
 	w.cond.L = &w.mu
 	return w
-}}
+}
 
 // work is one product in flight: its arguments, its schedule and its
 // packing buffers.
