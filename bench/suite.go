@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -262,11 +263,7 @@ func planSuite(name string, opt SuiteOptions) (*suitePlan, error) {
 		return nil, fmt.Errorf("permuted MNIST needs at least 2 tasks, got %d", p.perms)
 	}
 	if opt.MaskUnseen {
-		class := false
-		for _, sc := range p.scenarios {
-			class = class || (name == SplitMNIST && sc.short == "class")
-		}
-		if !class {
+		if !slices.ContainsFunc(p.scenarios, p.masked) {
 			return nil, fmt.Errorf("the output mask of unseen classes (MaskUnseen, -mask-unseen) applies only to split MNIST's class scenario, which %s %v does not run", name, scenarioNames(p.scenarios))
 		}
 	}

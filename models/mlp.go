@@ -335,11 +335,6 @@ func (m *MLP) forward(b *Batch, opt ForwardOptions, train bool) ([]int, error) {
 	if err := m.check(b); err != nil {
 		return nil, err
 	}
-	if train {
-		if err := m.checkOutputs(b); err != nil {
-			return nil, err
-		}
-	}
 	B := b.B
 	heads := make([]int, B)
 	if !m.cfg.SharedHead {
@@ -347,6 +342,11 @@ func (m *MLP) forward(b *Batch, opt ForwardOptions, train bool) ([]int, error) {
 			if b.Task != nil {
 				heads[r] = b.Task[r]
 			}
+		}
+	}
+	if train {
+		if err := m.checkOutputs(b, heads); err != nil {
+			return nil, err
 		}
 	}
 	x := mlpGrow(&m.x, B*m.cfg.In)
@@ -451,20 +451,17 @@ func (m *MLP) check(b *Batch) error {
 	return nil
 }
 
-// checkOutputs checks b.Outputs of a training batch (b passed check): 0,
-// or at most the size of every row's head and above every row's label.
-func (m *MLP) checkOutputs(b *Batch) error {
+// checkOutputs checks b.Outputs of a training batch (b passed check;
+// heads[r] is row r's head): 0, or at most the size of every row's head
+// and above every row's label.
+func (m *MLP) checkOutputs(b *Batch, heads []int) error {
 	if b.Outputs == 0 {
 		return nil
 	}
 	if b.Outputs < 0 {
 		return fmt.Errorf("mlp: batch has Outputs = %d; want 0 (all outputs) or a positive number of outputs in the loss", b.Outputs)
 	}
-	for r := 0; r < b.B; r++ {
-		h := 0
-		if !m.cfg.SharedHead && b.Task != nil {
-			h = b.Task[r]
-		}
+	for r, h := range heads {
 		if c := m.heads[h].out; b.Outputs > c {
 			return fmt.Errorf("mlp: batch has Outputs = %d but row %d's head %d has only %d outputs", b.Outputs, r, h, c)
 		}

@@ -147,6 +147,20 @@ type acts struct {
 	dpool, dpin      []float32 // B·D
 }
 
+// gather sets rows and tgt to the index and value of every target ≥ 0
+// (a position for token objectives, a row for Classify) and returns how
+// many there are.
+func (a *acts) gather(targets []int32) int {
+	a.rows, a.tgt = a.rows[:0], a.tgt[:0]
+	for i, t := range targets {
+		if t >= 0 {
+			a.rows = append(a.rows, i)
+			a.tgt = append(a.tgt, t)
+		}
+	}
+	return len(a.rows)
+}
+
 // NewTransformer builds a model of shape cfg with GPT-2's initialisation
 // (weights N(0, 0.02²), biases 0, LayerNorm gains 1; in decoders the
 // output projections of attention and MLP scaled by 1/√(2·Layers)),
@@ -637,15 +651,7 @@ func (m *Transformer) predict(b *Batch, grad bool) int {
 	}
 	c, a := m.cfg, &m.a
 	D, V, N := c.DModel, c.Vocab, a.N
-	a.rows = a.rows[:0]
-	a.tgt = a.tgt[:0]
-	for n, t := range b.Targets {
-		if t >= 0 {
-			a.rows = append(a.rows, n)
-			a.tgt = append(a.tgt, t)
-		}
-	}
-	M := len(a.rows)
+	M := a.gather(b.Targets)
 	if M == 0 {
 		a.loss, a.arg, a.scale = a.loss[:0], a.arg[:0], a.scale[:0]
 		return 0
@@ -738,15 +744,7 @@ func (m *Transformer) classify(b *Batch, grad bool) int {
 			a.pool[i] = float32(math.Tanh(float64(v)))
 		}
 	}
-	a.rows = a.rows[:0]
-	a.tgt = a.tgt[:0]
-	for r, t := range b.Targets {
-		if t >= 0 {
-			a.rows = append(a.rows, r)
-			a.tgt = append(a.tgt, t)
-		}
-	}
-	M := len(a.rows)
+	M := a.gather(b.Targets)
 	a.scale = grow(a.scale, M)
 	a.loss = grow(a.loss, M)
 	a.arg = grow(a.arg, M)
