@@ -288,6 +288,14 @@ func fakeRegistry(nights *[]int) *methods.Registry {
 	r.Register(methods.Info{Name: "naive", Summary: "no-op", Defaults: map[string]string{},
 		New: func(methods.Config) (methods.Method, error) { return methods.Base{}, nil }})
 	r.Register(methods.Info{Name: "sleeper", Summary: "sleeps", Defaults: map[string]string{"compression": "10", "sleep_fraction": "0.1"},
+		Baseline: "naive",
+		Night: func(cfg methods.Config, _ int, ratio float64) (methods.Config, error) {
+			out := methods.Config{"sleep_fraction": fmt.Sprint(ratio / 10)}
+			for k, v := range cfg {
+				out[k] = v
+			}
+			return out, nil
+		},
 		New: func(cfg methods.Config) (methods.Method, error) {
 			for k := range cfg {
 				if k != "compression" && k != "sleep_fraction" {

@@ -76,6 +76,11 @@ type Profile struct {
 	// validation splits (e.g. ewc → lambda → 1, 10, 100); a tuned key
 	// overrides MethodConfigs.
 	Grids map[string]map[string][]string
+	// Buffer is the rows of the replay buffer of every method that keeps
+	// one (methods.Info.Buffered), one size for all so that replay, AISP
+	// and its control remember as much; 0 keeps each method's default,
+	// and a "buffer" in MethodConfigs wins.
+	Buffer int
 	// TuneSeed seeds the tuning runs (one run per grid value).
 	TuneSeed uint64
 	Seeds    []uint64
@@ -116,9 +121,10 @@ func Quick() Profile {
 			{Dormancy, []string{"custom"}, []string{"naive", "aisp", "replay-matched"}},
 			{Compression, []string{"custom"}, []string{"naive", "aisp"}},
 		},
-		MethodConfigs: withBuffer(map[string]methods.Config{
+		MethodConfigs: map[string]methods.Config{
 			"ewc": {"lambda": "10000", "fisher_samples": "16"},
-		}, "200"),
+		},
+		Buffer:       200,
 		Seeds:        []uint64{1},
 		Orders:       [][]string{DefaultOrder()},
 		Interference: "prose",
@@ -141,23 +147,6 @@ func Quick() Profile {
 	}
 }
 
-// buffered are the methods that keep a replay buffer of "buffer" rows.
-var buffered = []string{"replay", "replay-matched", "aisp", "aisp-replay-only", "aisp-no-shn", "aisp-no-noise"}
-
-// withBuffer sets the buffer size of every buffered method in cfg (one
-// size for all, so that replay, AISP and its control remember as much).
-func withBuffer(cfg map[string]methods.Config, rows string) map[string]methods.Config {
-	for _, m := range buffered {
-		c := methods.Config{}
-		for k, v := range cfg[m] {
-			c[k] = v
-		}
-		c["buffer"] = rows
-		cfg[m] = c
-	}
-	return cfg
-}
-
 // Default is the `make bench` profile: all four tables, three seeds, the
 // forgetting table's methods on the custom model, the retention table on
 // custom, gpt2-mini and bert-mini (30 short days). Its budgets keep it
@@ -178,9 +167,10 @@ func Default() Profile {
 			{Dormancy, []string{"custom", "gpt2-mini", "bert-mini"}, []string{"naive", "aisp", "replay-matched"}},
 			{Compression, []string{"custom"}, []string{"naive", "ewc", "replay", "aisp", "replay-matched"}},
 		},
-		MethodConfigs: withBuffer(map[string]methods.Config{
+		MethodConfigs: map[string]methods.Config{
 			"ewc": {"fisher_samples": "32"},
-		}, "100"),
+		},
+		Buffer:       100,
 		Grids:        map[string]map[string][]string{"ewc": {"lambda": {"100", "10000", "1000000"}}},
 		TuneSeed:     1000,
 		Seeds:        []uint64{1, 2, 3},
@@ -301,6 +291,7 @@ var setters = map[string]setter{
 	"days":         intField(func(p *Profile) *int { return &p.Days }, "dormancy days"),
 	"day_steps":    intField(func(p *Profile) *int { return &p.DaySteps }, "wake steps per dormancy day"),
 	"threads":      intField(func(p *Profile) *int { return &p.Threads }, "threads per model (0 = cores/jobs)"),
+	"buffer":       intField(func(p *Profile) *int { return &p.Buffer }, "replay-buffer rows of every buffered method (0 = each method's default)"),
 	"lr":           floatField(func(p *Profile) *float64 { return &p.LR }, "peak learning rate"),
 	"min_lr":       floatField(func(p *Profile) *float64 { return &p.MinLR }, "final learning rate of the cosine schedule"),
 	"clip":         floatField(func(p *Profile) *float64 { return &p.ClipNorm }, "gradient-norm clip (0 = off)"),

@@ -241,17 +241,21 @@ func (r *Runner) Validate() error {
 	// so that a bad key or value fails now, not hours into the runs.
 	for _, pl := range p.Plans {
 		for _, m := range pl.Methods {
+			info, _ := r.Build.Methods.Lookup(m) // looked up above
 			grid := combos(p.Grids[m])
 			if len(grid) == 0 {
 				grid = []map[string]string{{}}
 			}
 			for _, g := range grid {
-				cfg := methods.Config{}
-				for k, v := range p.MethodConfigs[m] {
-					cfg[k] = v
-				}
+				cfg := r.baseConfig(info)
 				for k, v := range g {
 					cfg[k] = v
+				}
+				if pl.Protocol == Dormancy && info.Night != nil {
+					var err error
+					if cfg, err = info.Night(cfg, p.DaySteps, p.SleepRatio); err != nil {
+						return fmt.Errorf("method %s: %w", m, err)
+					}
 				}
 				if _, err := r.Build.Methods.New(m, cfg); err != nil {
 					return err
@@ -436,6 +440,7 @@ type opened struct {
 	next   Task   // the interference domain (nil when none)
 	all    []Task
 	config map[string]string
+	method results.MethodInfo
 }
 
 func (o *opened) close() {
@@ -452,20 +457,17 @@ func (p Profile) settings() Settings {
 	}
 }
 
-// methodConfig resolves the config of method for protocol: the profile's
-// settings, then the tuned values, then (dormancy) the sleep budget.
-//
-// Dormancy: a method whose documented defaults have both "compression"
-// and "sleep_fraction" (AISP and its compute-matched control) sleeps
-// compression × sleep_fraction × the period's wake steps; the runner sets
-// sleep_fraction = SleepRatio / compression, so that each night lasts
-// SleepRatio × the day's wake steps, unless the profile sets
-// sleep_fraction for that method itself.
+// methodConfig resolves the config of method for protocol: the
+// profile's buffer size (for a method that keeps a buffer), its settings
+// for the method, then the tuned values, then, for dormancy, the night's
+// sleep budget from the method's own Night hook (Profile.SleepRatio × the
+// day's wake steps).
 func (r *Runner) methodConfig(model, method, protocol string) (methods.Config, error) {
-	cfg := methods.Config{}
-	for k, v := range r.Profile.MethodConfigs[method] {
-		cfg[k] = v
+	info, err := r.Build.Methods.Lookup(method)
+	if err != nil {
+		return nil, err
 	}
+	cfg := r.baseConfig(info)
 	r.mu.Lock()
 	choice, ok := r.tuned[model+"/"+method]
 	r.mu.Unlock()
@@ -474,26 +476,26 @@ func (r *Runner) methodConfig(model, method, protocol string) (methods.Config, e
 			cfg[k] = v
 		}
 	}
-	if protocol == Dormancy {
-		info, err := r.Build.Methods.Lookup(method)
-		if err != nil {
-			return nil, err
-		}
-		_, hasC := info.Defaults["compression"]
-		_, hasF := info.Defaults["sleep_fraction"]
-		if _, set := cfg["sleep_fraction"]; hasC && hasF && !set {
-			cs := cfg["compression"]
-			if cs == "" {
-				cs = info.Defaults["compression"]
-			}
-			c, err := strconv.ParseFloat(cs, 64)
-			if err != nil || c <= 0 {
-				return nil, fmt.Errorf("method %s: compression %q is not a positive number", method, cs)
-			}
-			cfg["sleep_fraction"] = strconv.FormatFloat(r.Profile.SleepRatio/c, 'g', -1, 64)
+	if protocol == Dormancy && info.Night != nil {
+		if cfg, err = info.Night(cfg, r.Profile.DaySteps, r.Profile.SleepRatio); err != nil {
+			return nil, fmt.Errorf("method %s: %w", method, err)
 		}
 	}
 	return cfg, nil
+}
+
+// baseConfig is a method's config before tuning: the profile's buffer
+// size when the method keeps a buffer, then the profile's settings for
+// the method.
+func (r *Runner) baseConfig(info methods.Info) methods.Config {
+	cfg := methods.Config{}
+	if info.Buffered && r.Profile.Buffer > 0 {
+		cfg["buffer"] = strconv.Itoa(r.Profile.Buffer)
+	}
+	for k, v := range r.Profile.MethodConfigs[info.Name] {
+		cfg[k] = v
+	}
+	return cfg
 }
 
 // open builds the model, method, optimiser and tasks of one run. For the
@@ -553,6 +555,8 @@ func (r *Runner) open(s RunSpec, seed uint64, cfg methods.Config, validation boo
 		o.close()
 		return nil, fmt.Errorf("%s: %w", s.Name(), err)
 	}
+	minfo, _ := r.Build.Methods.Lookup(s.Method) // New found it
+	o.method = RecordInfo(minfo)
 	opt := r.Build.NewOptimizer(m.Params(), p.WeightDecay)
 	o.loop = NewLoop(s.Name(), m, meth, opt, p.settings(), seed)
 	if validation {
@@ -617,7 +621,16 @@ func record(s RunSpec, profile string, o *opened) *results.Run {
 	}
 	return &results.Run{
 		SchemaVersion: results.SchemaVersion, Profile: profile, Protocol: s.Protocol,
-		Model: s.Model, Method: s.Method, Seed: s.Seed, Tasks: names, Config: o.config,
+		Model: s.Model, Method: s.Method, MethodInfo: o.method, Seed: s.Seed, Tasks: names, Config: o.config,
+	}
+}
+
+// RecordInfo is the copy of a method's table metadata that every run
+// record carries (results.Run.MethodInfo).
+func RecordInfo(info methods.Info) results.MethodInfo {
+	return results.MethodInfo{
+		Label: info.Label, Rank: info.Rank, Role: info.Role,
+		Baseline: info.Baseline, Control: info.Control, Parent: info.Parent,
 	}
 }
 

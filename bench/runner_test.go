@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/sleepbench/sleepbench/methods"
 	"github.com/sleepbench/sleepbench/models"
 	"github.com/sleepbench/sleepbench/results"
 )
@@ -310,5 +311,25 @@ func TestProgressLines(t *testing.T) {
 	last := lines[len(lines)-1]
 	if !strings.HasPrefix(last, "sleepbench: 14/14 runs") || strings.Contains(buf.String(), "\r") {
 		t.Errorf("last progress line %q", last)
+	}
+}
+
+// TestRolesAgree checks that results reads the roles methods declares.
+func TestRolesAgree(t *testing.T) {
+	pairs := [][2]string{
+		{methods.RoleBaseline, results.RoleBaseline}, {methods.RoleEWC, results.RoleEWC},
+		{methods.RoleReplay, results.RoleReplay}, {methods.RoleSleep, results.RoleSleep},
+	}
+	for _, p := range pairs {
+		if p[0] != p[1] {
+			t.Errorf("methods role %q, results role %q", p[0], p[1])
+		}
+	}
+	for _, name := range methods.Default.Names() {
+		info, _ := methods.Default.Lookup(name)
+		got := RecordInfo(info)
+		if got.Rank != info.Rank || got.Role != info.Role || got.Baseline != info.Baseline || got.Control != info.Control || got.Parent != info.Parent {
+			t.Errorf("%s: record info %+v does not copy %+v", name, got, info)
+		}
 	}
 }

@@ -10,8 +10,6 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-
-	"github.com/sleepbench/sleepbench/methods"
 )
 
 // Tuning: a method with a grid in the profile (EWC's λ) is tuned per
@@ -212,10 +210,11 @@ func (r *Runner) tuneAll(jobs [][]RunSpec) error {
 // tuneOne trains one grid value on the validation splits and writes its
 // file.
 func (r *Runner) tuneOne(s RunSpec, values map[string]string) (float64, error) {
-	cfg := methods.Config{}
-	for k, v := range r.Profile.MethodConfigs[s.Method] {
-		cfg[k] = v
+	info, err := r.Build.Methods.Lookup(s.Method)
+	if err != nil {
+		return 0, err
 	}
+	cfg := r.baseConfig(info)
 	for k, v := range values {
 		cfg[k] = v
 	}

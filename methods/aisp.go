@@ -111,47 +111,55 @@ type aisp struct {
 }
 
 func init() {
-	registerAISP("aisp", "AI Sleep Protocol: prioritised + reverse replay, SHN and noise in a sleep after each task", nil)
-	registerAISP("aisp-replay-only", "aisp ablation: sleep replay only (no SHN, no noise)",
+	registerAISP(Info{Name: "aisp", Label: "AISP", Rank: 30, Role: RoleSleep,
+		Summary: "AI Sleep Protocol: prioritised + reverse replay, SHN and noise in a sleep after each task"}, nil)
+	registerAISP(Info{Name: "aisp-replay-only", Rank: 40,
+		Summary: "aisp ablation: sleep replay only (no SHN, no noise)"},
 		map[string]string{"replay": "true", "shn": "false", "noise": "false"})
-	registerAISP("aisp-no-shn", "aisp ablation: without synaptic homeostatic normalisation",
+	registerAISP(Info{Name: "aisp-no-shn", Rank: 40,
+		Summary: "aisp ablation: without synaptic homeostatic normalisation"},
 		map[string]string{"replay": "true", "shn": "false", "noise": "true"})
-	registerAISP("aisp-no-noise", "aisp ablation: without sleep noise",
+	registerAISP(Info{Name: "aisp-no-noise", Rank: 40,
+		Summary: "aisp ablation: without sleep noise"},
 		map[string]string{"replay": "true", "shn": "true", "noise": "false"})
 }
 
 // registerAISP registers AISP or an ablation whose switches are fixed:
 // setting a fixed switch to another value is an error, so that a run's
-// name always says what ran.
-func registerAISP(name, summary string, fixed map[string]string) {
+// name always says what ran. info gives the name, summary and table
+// metadata; every variant keeps a buffer, is measured against naive and
+// its compute-matched control replay-matched, and sleeps at night.
+func registerAISP(info Info, fixed map[string]string) {
 	defaults := maps.Clone(aispDefaults)
 	maps.Copy(defaults, fixed)
-	Register(Info{
-		Name:     name,
-		Summary:  summary,
-		Defaults: defaults,
-		New: func(cfg Config) (Method, error) {
-			var errs []error
-			keys := make([]string, 0, len(fixed))
-			for k := range fixed {
-				keys = append(keys, k)
+	name := info.Name
+	info.Defaults = defaults
+	info.Buffered = true
+	info.Baseline = "naive"
+	info.Control = "replay-matched"
+	info.Night = sleepNight(defaults)
+	info.New = func(cfg Config) (Method, error) {
+		var errs []error
+		keys := make([]string, 0, len(fixed))
+		for k := range fixed {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if v, ok := cfg[k]; ok && strings.TrimSpace(v) != fixed[k] {
+				errs = append(errs, fmt.Errorf("setting %s=%q: %s fixes %s=%s (use aisp to vary it)", k, v, name, k, fixed[k]))
 			}
-			sort.Strings(keys)
-			for _, k := range keys {
-				if v, ok := cfg[k]; ok && strings.TrimSpace(v) != fixed[k] {
-					errs = append(errs, fmt.Errorf("setting %s=%q: %s fixes %s=%s (use aisp to vary it)", k, v, name, k, fixed[k]))
-				}
-			}
-			m, err := newAISP(cfg, defaults)
-			if err != nil {
-				errs = append(errs, err)
-			}
-			if len(errs) > 0 {
-				return nil, errors.Join(errs...)
-			}
-			return m, nil
-		},
-	})
+		}
+		m, err := newAISP(cfg, defaults)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if len(errs) > 0 {
+			return nil, errors.Join(errs...)
+		}
+		return m, nil
+	}
+	Register(info)
 }
 
 func newAISP(cfg Config, defaults map[string]string) (*aisp, error) {

@@ -1,6 +1,11 @@
 package methods
 
-import "math"
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
 
 // replayRowsPerBatchRow is the memory rows a plain experience-replay run
 // mixes into its training batches per row of new data: 1 for the 1:1
@@ -25,4 +30,31 @@ const replayRowsPerBatchRow = 1.0
 func SleepSteps(cfg TrainConfig, compression, fraction float64) int {
 	perTask := float64(cfg.StepsPerTask) * replayRowsPerBatchRow
 	return int(math.Round(compression * fraction * perTask))
+}
+
+// sleepNight is the Info.Night of AISP and its compute-matched control:
+// a night after a day of daySteps wake steps is SleepSteps =
+// compression × sleep_fraction × daySteps steps, so sleep_fraction =
+// ratio / compression gives ratio × daySteps. A sleep_fraction the
+// profile set explicitly is kept.
+func sleepNight(defaults map[string]string) func(Config, int, float64) (Config, error) {
+	return func(cfg Config, _ int, ratio float64) (Config, error) {
+		out := Config{}
+		for k, v := range cfg {
+			out[k] = v
+		}
+		if _, set := cfg["sleep_fraction"]; set {
+			return out, nil
+		}
+		cs, ok := cfg["compression"]
+		if !ok {
+			cs = defaults["compression"]
+		}
+		c, err := strconv.ParseFloat(strings.TrimSpace(cs), 64)
+		if err != nil || !(c > 0) {
+			return nil, fmt.Errorf("setting compression=%q: want a positive number to size the night", cs)
+		}
+		out["sleep_fraction"] = strconv.FormatFloat(ratio/c, 'g', -1, 64)
+		return out, nil
+	}
 }

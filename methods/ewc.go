@@ -60,6 +60,10 @@ func init() {
 		Name:     "ewc",
 		Summary:  "elastic weight consolidation: diagonal empirical Fisher penalty, per task or online",
 		Defaults: ewcDefaults,
+		Label:    "EWC",
+		Rank:     10,
+		Role:     RoleEWC,
+		Baseline: "naive",
 		New: func(cfg Config) (Method, error) {
 			s := Parse(cfg, ewcDefaults)
 			e := &ewc{

@@ -25,6 +25,8 @@ func init() {
 		Name:     "l2-anchor",
 		Summary:  "L2 pull towards the parameters at the end of the last task",
 		Defaults: anchorDefaults,
+		Rank:     15,      // after EWC in the tables
+		Baseline: "naive", // its gains are paired with naive's runs
 		New: func(cfg methods.Config) (methods.Method, error) {
 			s := methods.Parse(cfg, anchorDefaults)
 			m := &anchor{strength: s.Float("strength", 0, math.Inf(1))}

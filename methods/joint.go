@@ -26,6 +26,9 @@ func init() {
 		Name:     "joint",
 		Summary:  "multitask training on all tasks seen so far (upper bound)",
 		Defaults: map[string]string{},
+		Label:    "joint (upper bound)",
+		Rank:     60,
+		Baseline: "naive",
 		New: func(cfg Config) (Method, error) {
 			if err := Parse(cfg, nil).Err(); err != nil {
 				return nil, err

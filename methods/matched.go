@@ -44,6 +44,11 @@ func init() {
 		Name:     "replay-matched",
 		Summary:  "compute-matched control for aisp: same buffer and sleep budget, uniform replay, no noise/SHN/reverse",
 		Defaults: matchedDefaults,
+		Label:    "replay-matched (AISP's compute, uniform replay)",
+		Rank:     50,
+		Baseline: "naive",
+		Buffered: true,
+		Night:    sleepNight(matchedDefaults),
 		New: func(cfg Config) (Method, error) {
 			s := Parse(cfg, matchedDefaults)
 			m := &matched{

@@ -94,13 +94,56 @@ type Config map[string]string
 // Factory builds a method from its config.
 type Factory func(cfg Config) (Method, error)
 
-// Info describes a registered method.
+// Info describes a registered method: its name, settings and factory,
+// and the metadata the harness and the tables need, so that nothing
+// outside the method's own file decides anything from its name.
 type Info struct {
 	Name     string
 	Summary  string            // one line
 	Defaults map[string]string // documented default settings
 	New      Factory
+
+	// Label is the method's row label in the paper-layout tables ("" =
+	// Name).
+	Label string
+	// Rank orders the method in tables and plots, lower first, ties by
+	// name. The built-in methods use 0 for the baseline, 10 for
+	// regularisation, 20 for replay, 30 for AISP, 40 for its ablations
+	// and ladder, 50 for controls and 60 for upper bounds.
+	Rank int
+	// Role is the part the method plays in the AISP paper's claims, one
+	// of the Role constants, or "" for none (ablations, controls and
+	// methods the paper does not name).
+	Role string
+	// Baseline is the method whose run of the same model, seed and task
+	// order this method's gains are measured against ("" for none).
+	Baseline string
+	// Control is the compute-matched control that isolates what the
+	// method adds beyond extra optimiser steps ("" for none).
+	Control string
+	// Parent is the method one setting below this one on a ladder of
+	// single changes ("" for none); the tables pair each method with its
+	// parent.
+	Parent string
+	// Buffered says the method keeps a replay buffer sized by its
+	// "buffer" setting; a profile gives every buffered method one size,
+	// so that they remember equally much.
+	Buffered bool
+	// Night, when set, is how the method sleeps in the dormancy protocol:
+	// it returns cfg changed so that each night (the EndTask after a day
+	// of daySteps wake steps) takes ratio × daySteps optimiser steps. A
+	// setting the profile gave explicitly is left alone. Methods without
+	// a Night do not sleep.
+	Night func(cfg Config, daySteps int, ratio float64) (Config, error)
 }
+
+// Roles a method can play in the AISP paper's claims (Info.Role).
+const (
+	RoleBaseline = "baseline" // plain fine-tuning
+	RoleEWC      = "ewc"      // the paper's regularisation method
+	RoleReplay   = "replay"   // the paper's replay method
+	RoleSleep    = "sleep"    // the sleep protocol itself
+)
 
 // Registry maps method names to factories. The package-level Default
 // registry is filled by init functions (like database/sql drivers); a
@@ -124,6 +167,14 @@ func (r *Registry) Register(info Info) {
 	defer r.mu.Unlock()
 	if info.Name == "" || info.New == nil {
 		panic("methods: Register needs a name and a factory")
+	}
+	switch info.Role {
+	case "", RoleBaseline, RoleEWC, RoleReplay, RoleSleep:
+	default:
+		panic("methods: " + info.Name + " has an unknown Role " + info.Role)
+	}
+	if _, ok := info.Defaults["buffer"]; info.Buffered && !ok {
+		panic("methods: " + info.Name + " is Buffered but has no \"buffer\" setting")
 	}
 	if r.m == nil {
 		r.m = map[string]Info{}

@@ -5,6 +5,9 @@ func init() {
 		Name:     "naive",
 		Summary:  "plain sequential fine-tuning (the forgetting baseline)",
 		Defaults: map[string]string{},
+		Label:    "baseline (naive)",
+		Rank:     0,
+		Role:     RoleBaseline,
 		New: func(cfg Config) (Method, error) {
 			if err := Parse(cfg, nil).Err(); err != nil {
 				return nil, err

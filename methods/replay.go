@@ -31,6 +31,10 @@ func init() {
 		Name:     "replay",
 		Summary:  "experience replay: reservoir buffer mixed 1:1 into every training batch",
 		Defaults: replayDefaults,
+		Rank:     20,
+		Role:     RoleReplay,
+		Baseline: "naive",
+		Buffered: true,
 		New: func(cfg Config) (Method, error) {
 			s := Parse(cfg, replayDefaults)
 			n := s.Int("buffer", 1, math.MaxInt32)

@@ -12,17 +12,18 @@ package results
 const ClaimRetentionImprovement = 23.0
 
 // ClaimForgettingAverage returns the paper's claimed average forgetting
-// (percent, across the five domains) for a method, and whether the paper
-// claims one: baseline (naive) 66%, EWC 47%, replay 37%, AISP 21%.
-func ClaimForgettingAverage(method string) (float64, bool) {
-	switch method {
-	case "naive":
+// (percent, across the five domains) of the method playing role (see
+// MethodInfo.Role), and whether the paper claims one: baseline 66%, EWC
+// 47%, replay 37%, AISP 21%.
+func ClaimForgettingAverage(role string) (float64, bool) {
+	switch role {
+	case RoleBaseline:
 		return 66, true
-	case "ewc":
+	case RoleEWC:
 		return 47, true
-	case "replay":
+	case RoleReplay:
 		return 37, true
-	case "aisp":
+	case RoleSleep:
 		return 21, true
 	}
 	return 0, false

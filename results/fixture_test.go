@@ -6,10 +6,23 @@ import "fmt"
 
 var fixtureTasks = []string{"speech", "scripture", "email"}
 
+// fixtureInfo is the table metadata the harness writes for the built-in
+// methods of the fixtures (methods.Info of each); other names get none.
+var fixtureInfo = map[string]MethodInfo{
+	"naive":          {Label: "baseline (naive)", Rank: 0, Role: RoleBaseline},
+	"ewc":            {Label: "EWC", Rank: 10, Role: RoleEWC, Baseline: "naive"},
+	"replay":         {Rank: 20, Role: RoleReplay, Baseline: "naive"},
+	"aisp":           {Label: "AISP", Rank: 30, Role: RoleSleep, Baseline: "naive", Control: "replay-matched"},
+	"aisp-noshn":     {Rank: 40, Baseline: "naive", Control: "replay-matched"},
+	"replay-matched": {Rank: 50, Baseline: "naive"},
+	"joint":          {Rank: 60, Baseline: "naive"},
+	"si":             {Rank: 70, Baseline: "naive"},
+}
+
 func seqRun(model, method string, seed uint64, R [][]float64) *Run {
 	return &Run{
 		SchemaVersion: SchemaVersion, Profile: "quick", Protocol: ProtocolSequence,
-		Model: model, Method: method, Seed: seed, Tasks: fixtureTasks,
+		Model: model, Method: method, MethodInfo: fixtureInfo[method], Seed: seed, Tasks: fixtureTasks,
 		R: R, NextDay: len(R) == len(R[0])+2,
 		Config: map[string]string{"lr": "0.001"},
 	}
@@ -22,7 +35,7 @@ func dormRun(model, method string, seed uint64, day0, day30 float64) *Run {
 	}
 	return &Run{
 		SchemaVersion: SchemaVersion, Profile: "quick", Protocol: ProtocolDormancy,
-		Model: model, Method: method, Seed: seed, Tasks: []string{"speech"},
+		Model: model, Method: method, MethodInfo: fixtureInfo[method], Seed: seed, Tasks: []string{"speech"},
 		Days: days,
 	}
 }

@@ -273,6 +273,8 @@ type dormGroup struct {
 	methods []string
 	days    map[string][]float64
 	n       map[string]int
+	info    map[string]MethodInfo
+	control map[string]bool // methods that are another's compute-matched control
 }
 
 // dormancyGroups averages the day curves of the dormancy runs per model
@@ -286,7 +288,13 @@ func dormancyGroups(runs []*Run) []*dormGroup {
 			continue
 		}
 		if groups[r.Model] == nil {
-			groups[r.Model] = &dormGroup{model: r.Model, days: map[string][]float64{}, n: map[string]int{}}
+			groups[r.Model] = &dormGroup{model: r.Model, days: map[string][]float64{}, n: map[string]int{},
+				info: map[string]MethodInfo{}, control: map[string]bool{}}
+		}
+		g := groups[r.Model]
+		g.info[r.Method] = r.MethodInfo
+		if c := r.MethodInfo.Control; c != "" {
+			g.control[c] = true
 		}
 		k := [2]string{r.Model, r.Method}
 		curvesOf[k] = append(curvesOf[k], r.Days)
@@ -311,7 +319,7 @@ func dormancyGroups(runs []*Run) []*dormGroup {
 	for _, g := range groups {
 		sort.Slice(g.methods, func(i, j int) bool {
 			a, b := g.methods[i], g.methods[j]
-			if ra, rb := methodRank(a), methodRank(b); ra != rb {
+			if ra, rb := g.info[a].Rank, g.info[b].Rank; ra != rb {
 				return ra < rb
 			}
 			return a < b
@@ -335,12 +343,12 @@ func retentionPlot(g *dormGroup) (*plot.Plot, error) {
 			xys[d] = plotter.XY{X: float64(d), Y: 100 * v}
 		}
 		label := fmt.Sprintf("%s (n=%d)", m, g.n[m])
-		switch m {
-		case "naive":
+		switch {
+		case g.info[m].Role == RoleBaseline:
 			label = "no sleep: " + label
-		case "aisp":
+		case g.info[m].Role == RoleSleep:
 			label = "sleep: " + label
-		case "replay-matched":
+		case g.control[m]:
 			label = "compute-matched: " + label
 		}
 		lines = append(lines, label, xys)

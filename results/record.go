@@ -23,7 +23,10 @@ type Run struct {
 	Protocol      string `json:"protocol"` // sequence | dormancy | compression
 	Model         string `json:"model"`
 	Method        string `json:"method"`
-	Seed          uint64 `json:"seed"`
+	// MethodInfo is what the tables need to know of the method; the
+	// harness copies it from the method's registration.
+	MethodInfo MethodInfo `json:"method_info"`
+	Seed       uint64     `json:"seed"`
 	// Tasks names the tasks in training order.
 	Tasks []string `json:"tasks"`
 	// R is the accuracy matrix: R[i][j] = accuracy on task j after
@@ -48,6 +51,36 @@ type Run struct {
 	WallSeconds  float64 `json:"wall_seconds"`
 	PeakMemBytes uint64  `json:"peak_mem_bytes"`
 }
+
+// MethodInfo describes a run's method for the tables: its label and
+// rank, the part it plays in the paper's claims, and the methods it is
+// paired with. The harness copies it from methods.Info into every run
+// record, so that results pairs and orders runs from the records, never
+// from method names.
+type MethodInfo struct {
+	// Label is the row label in the paper-layout tables ("" = the name).
+	Label string `json:"label,omitempty"`
+	// Rank orders methods in tables, lower first, ties by name.
+	Rank int `json:"rank"`
+	// Role is the method's part in the paper's claims (RoleBaseline,
+	// RoleEWC, RoleReplay, RoleSleep) or "".
+	Role string `json:"role,omitempty"`
+	// Baseline, Control and Parent name the methods whose runs of the
+	// same model, seed and task order this run is compared with: the
+	// baseline its gains are measured against, the compute-matched
+	// control, and the method one setting below it on a ladder.
+	Baseline string `json:"baseline,omitempty"`
+	Control  string `json:"control,omitempty"`
+	Parent   string `json:"parent,omitempty"`
+}
+
+// Roles of MethodInfo.Role, as methods.Info names them.
+const (
+	RoleBaseline = "baseline"
+	RoleEWC      = "ewc"
+	RoleReplay   = "replay"
+	RoleSleep    = "sleep"
+)
 
 // Protocol names, as written in Run.Protocol.
 const (

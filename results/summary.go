@@ -37,6 +37,8 @@ type Summary struct {
 type Entry struct {
 	Model  string `json:"model"`
 	Method string `json:"method"`
+	// Info is the method's table metadata, from its run records.
+	Info MethodInfo `json:"method_info"`
 	// Runs counts the run records summarised, of every protocol.
 	Runs int `json:"runs"`
 
@@ -56,8 +58,8 @@ type Entry struct {
 	RelExcluded int `json:"rel_forgetting_excluded"`
 
 	// Dormancy protocol: retention %, and the paper's improvement of this
-	// method's retention over naive's (paired by seed and task order);
-	// for AISP methods also over replay-matched's.
+	// method's retention over its baseline's (paired by seed and task
+	// order), and over its compute-matched control's (MethodInfo).
 	Retention   Stat `json:"retention"`
 	Improvement Stat `json:"retention_improvement"`
 	VsMatched   Stat `json:"retention_improvement_vs_matched"`
@@ -110,6 +112,7 @@ func Metrics() []Metric {
 
 // samples collects one value per run for each metric of an entry.
 type samples struct {
+	info                                     MethodInfo
 	runs                                     int
 	acc, f, bwt, fwt, relFirst, relLast      []float64
 	relAvg                                   []float64
@@ -123,8 +126,9 @@ type key struct{ model, method string }
 // Summarise aggregates runs into a Summary: one entry per model × method,
 // each metric a mean over the runs with a 95% interval. Sequence runs
 // give ACC, F, BWT, FWT and relative forgetting; dormancy runs give
-// retention, and improvements over the naive (and, for AISP methods, the
-// replay-matched) run of the same model, seed and task order; any run
+// retention, and improvements over the run of the method's baseline (and
+// of its compute-matched control) of the same model, seed and task order,
+// as each record's MethodInfo names them; any run
 // with Compression gives the compression figures. Undefined values (NaN)
 // are counted and left out of the means.
 func Summarise(runs []*Run) *Summary {
@@ -165,6 +169,7 @@ func Summarise(runs []*Run) *Summary {
 			orders[r.Protocol][order] = r.Tasks
 		}
 		g := get(r)
+		g.info = r.MethodInfo
 		g.runs++
 		if r.Protocol == ProtocolSequence && len(r.R) > 0 {
 			g.addSequence(r.R)
@@ -186,14 +191,14 @@ func Summarise(runs []*Run) *Summary {
 		order := strings.Join(r.Tasks, "\x00")
 		v := retention[pairKey{r.Model, r.Method, r.Seed, order}]
 		g := get(r)
-		if r.Method != "naive" {
-			if base, ok := retention[pairKey{r.Model, "naive", r.Seed, order}]; ok {
+		if b := r.MethodInfo.Baseline; b != "" {
+			if base, ok := retention[pairKey{r.Model, b, r.Seed, order}]; ok {
 				imp, _ := Improvement(v, base)
 				g.improvement = append(g.improvement, imp)
 			}
 		}
-		if strings.HasPrefix(r.Method, "aisp") {
-			if base, ok := retention[pairKey{r.Model, "replay-matched", r.Seed, order}]; ok {
+		if c := r.MethodInfo.Control; c != "" {
+			if base, ok := retention[pairKey{r.Model, c, r.Seed, order}]; ok {
 				imp, _ := Improvement(v, base)
 				g.vsMatched = append(g.vsMatched, imp)
 			}
@@ -276,7 +281,7 @@ func (g *samples) addCompression(c map[string][]float64) {
 
 func (g *samples) entry(k key) Entry {
 	return Entry{
-		Model: k.model, Method: k.method, Runs: g.runs,
+		Model: k.model, Method: k.method, Info: g.info, Runs: g.runs,
 		ACC: Aggregate(g.acc), F: Aggregate(g.f), BWT: Aggregate(g.bwt), FWT: Aggregate(g.fwt),
 		RelFirst: Aggregate(g.relFirst), RelLast: Aggregate(g.relLast), RelAvg: Aggregate(g.relAvg),
 		RelExcluded: g.relExcluded,
@@ -312,30 +317,6 @@ func modelRank(model string) int {
 	return 3
 }
 
-// methodRank orders methods as the paper's tables do: baseline, EWC,
-// replay, AISP, then ablations and controls.
-func methodRank(method string) int {
-	switch {
-	case method == "naive":
-		return 0
-	case method == "ewc":
-		return 1
-	case strings.HasPrefix(method, "ewc"):
-		return 2
-	case method == "replay":
-		return 3
-	case method == "aisp":
-		return 4
-	case strings.HasPrefix(method, "aisp"):
-		return 5
-	case method == "replay-matched":
-		return 6
-	case method == "joint":
-		return 7
-	}
-	return 8
-}
-
 func entryLess(a, b *Entry) bool {
 	if ra, rb := modelRank(a.Model), modelRank(b.Model); ra != rb {
 		return ra < rb
@@ -343,8 +324,8 @@ func entryLess(a, b *Entry) bool {
 	if a.Model != b.Model {
 		return a.Model < b.Model
 	}
-	if ra, rb := methodRank(a.Method), methodRank(b.Method); ra != rb {
-		return ra < rb
+	if a.Info.Rank != b.Info.Rank {
+		return a.Info.Rank < b.Info.Rank
 	}
 	return a.Method < b.Method
 }

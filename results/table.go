@@ -119,17 +119,29 @@ func modelLabel(model string) string {
 	return f + " (" + model + ")"
 }
 
-// methodLabel is a method's row label in the paper-layout tables.
-func methodLabel(method string) string {
-	switch method {
-	case "naive":
-		return "baseline (naive)"
-	case "ewc":
-		return "EWC"
-	case "aisp":
-		return "AISP"
+// methodLabel is an entry's row label in the paper-layout tables: the
+// method's own label, else its name.
+func methodLabel(e *Entry) string {
+	if e.Info.Label != "" {
+		return e.Info.Label
 	}
-	return method
+	return e.Method
+}
+
+// sleepEntries returns, for model, the entry of each method playing the
+// sleep role, with the entries of its baseline and its compute-matched
+// control (nil where absent).
+func (s *Summary) sleepEntries(model string) (sleep, baseline, control []*Entry) {
+	for i := range s.Entries {
+		e := &s.Entries[i]
+		if e.Model != model || e.Info.Role != RoleSleep {
+			continue
+		}
+		sleep = append(sleep, e)
+		baseline = append(baseline, s.Find(model, e.Info.Baseline))
+		control = append(control, s.Find(model, e.Info.Control))
+	}
+	return sleep, baseline, control
 }
 
 // cell formats the Stat of e picked by get, "—" when e is nil.
@@ -148,7 +160,7 @@ func cell(e *Entry, get func(*Entry) Stat, sign bool) string {
 func RetentionTable(w io.Writer, s *Summary, format string) error {
 	t := &table{
 		title: "Table 1. Retention after the dormancy period (%)",
-		header: []string{"model", "no sleep (naive)", "sleep (aisp)", "improvement",
+		header: []string{"model", "no sleep (baseline)", "sleep (AISP)", "improvement",
 			"compute-matched replay", "sleep vs matched", "paper claims"},
 		empty: "No dormancy runs.",
 		notes: []string{
@@ -157,25 +169,26 @@ func RetentionTable(w io.Writer, s *Summary, format string) error {
 		},
 	}
 	for _, m := range s.Models() {
-		naive, aisp, matched := s.Find(m, "naive"), s.Find(m, "aisp"), s.Find(m, "replay-matched")
-		has := false
-		for _, e := range []*Entry{naive, aisp, matched} {
-			if e != nil && (e.Retention.N > 0 || e.Retention.Undefined > 0) {
-				has = true
+		sleeps, baselines, controls := s.sleepEntries(m)
+		for i, aisp := range sleeps {
+			naive, matched := baselines[i], controls[i]
+			if aisp.Retention.N == 0 && aisp.Retention.Undefined == 0 {
+				continue
 			}
+			label := modelLabel(m)
+			if len(sleeps) > 1 {
+				label += " " + aisp.Method
+			}
+			t.rows = append(t.rows, []string{
+				label,
+				cell(naive, func(e *Entry) Stat { return e.Retention }, false),
+				cell(aisp, func(e *Entry) Stat { return e.Retention }, false),
+				cell(aisp, func(e *Entry) Stat { return e.Improvement }, true),
+				cell(matched, func(e *Entry) Stat { return e.Retention }, false),
+				cell(aisp, func(e *Entry) Stat { return e.VsMatched }, true),
+				fmt.Sprintf("improvement %+.0f%% (all models)", ClaimRetentionImprovement),
+			})
 		}
-		if !has {
-			continue
-		}
-		t.rows = append(t.rows, []string{
-			modelLabel(m),
-			cell(naive, func(e *Entry) Stat { return e.Retention }, false),
-			cell(aisp, func(e *Entry) Stat { return e.Retention }, false),
-			cell(aisp, func(e *Entry) Stat { return e.Improvement }, true),
-			cell(matched, func(e *Entry) Stat { return e.Retention }, false),
-			cell(aisp, func(e *Entry) Stat { return e.VsMatched }, true),
-			fmt.Sprintf("improvement %+.0f%% (all models)", ClaimRetentionImprovement),
-		})
 	}
 	return t.write(w, format)
 }
@@ -217,11 +230,11 @@ func ForgettingTable(w io.Writer, s *Summary, format string) error {
 			continue
 		}
 		claim := "—"
-		if v, ok := ClaimForgettingAverage(e.Method); ok {
+		if v, ok := ClaimForgettingAverage(e.Info.Role); ok {
 			claim = fmt.Sprintf("%.0f%%", v)
 		}
 		t.rows = append(t.rows, []string{
-			modelLabel(e.Model), methodLabel(e.Method),
+			modelLabel(e.Model), methodLabel(&e),
 			e.RelFirst.Cell(false), e.RelLast.Cell(false), e.RelAvg.Cell(false),
 			fmt.Sprint(e.RelExcluded), claim,
 		})

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sleepbench/sleepbench/bench"
+	"github.com/sleepbench/sleepbench/methods"
 	"github.com/sleepbench/sleepbench/results"
 )
 
@@ -34,6 +36,9 @@ func writeCompareRuns(t *testing.T, dir string, lower float64) {
 				SchemaVersion: results.SchemaVersion, Profile: "quick", Protocol: results.ProtocolSequence,
 				Model: "custom", Method: method, Seed: seed, Tasks: []string{"speech", "scripture", "email"},
 				R: R, NextDay: true,
+			}
+			if info, err := methods.Default.Lookup(method); err == nil {
+				r.MethodInfo = bench.RecordInfo(info)
 			}
 			path := filepath.Join(dir, "runs", "sequence", "custom", method, "seed"+string(rune('0'+seed))+".json")
 			if err := results.SaveRun(path, r); err != nil {
