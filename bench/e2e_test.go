@@ -149,3 +149,36 @@ func BenchmarkWakeStep(b *testing.B) {
 		})
 	}
 }
+
+// TestDormancyNightsSleep runs AISP's dormancy protocol for real on a
+// tiny budget and checks the run record's counters: some night has a
+// step with noise above 0 and a reverse cycle, and day 0 and the loss
+// curve are recorded.
+func TestDormancyNightsSleep(t *testing.T) {
+	data := dataDir(t)
+	out := t.TempDir()
+	p := tiny(t, Overrides{Protocols: []string{Dormancy}, Methods: []string{"aisp"}, Set: []string{"days=2", "day_steps=4", "buffer=16"}})
+	r := &Runner{Profile: p, Build: Real(), Data: data, Out: out, Jobs: 1}
+	if err := r.Run(); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := results.LoadRun(filepath.Join(out, "runs/dormancy/custom/aisp/seed1.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.Days) != 3 || len(rec.DaysLoss) != 3 || len(rec.Periods) != 3 {
+		t.Fatalf("days %v, losses %v, %d periods: want 3 each (day 0..2)", rec.Days, rec.DaysLoss, len(rec.Periods))
+	}
+	noisy, reverse := false, false
+	for _, pe := range rec.Periods[1:] { // the nights
+		// sleep_ratio 0.5 of 4 day steps: 2 sleep steps, cycles of 1.
+		if pe.ExtraSteps != 2 || pe.Method["sleep_steps"] != 2 {
+			t.Errorf("%s: %d extra steps, method says %v; want a night of 2", pe.Label, pe.ExtraSteps, pe.Method)
+		}
+		noisy = noisy || pe.Method["noisy_steps"] > 0
+		reverse = reverse || pe.Method["reverse_steps"] > 0
+	}
+	if !noisy || !reverse {
+		t.Errorf("no night had noise (%v) or a reverse cycle (%v): %+v", noisy, reverse, rec.Periods)
+	}
+}

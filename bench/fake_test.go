@@ -105,6 +105,7 @@ func (m *fakeModel) Losses(b *models.Batch, _ models.ForwardOptions) ([]float64,
 }
 
 func (m *fakeModel) Evaluate(b *models.Batch) (models.Score, error) {
+	m.ev.add("eval")
 	var s models.Score
 	for r := 0; r < b.B; r++ {
 		for i, th := range m.p.Data {

@@ -81,10 +81,11 @@ type Profile struct {
 	// and its control remember as much; 0 keeps each method's default,
 	// and a "buffer" in MethodConfigs wins.
 	Buffer int
-	// TuneSeed seeds the tuning runs (one run per grid value).
-	TuneSeed uint64
-	Seeds    []uint64
-	Orders   [][]string
+	// TuneSeeds seed the tuning runs (one run per grid value and seed;
+	// a value scores the mean over the seeds); never a test seed.
+	TuneSeeds []uint64
+	Seeds     []uint64
+	Orders    [][]string
 	// Interference is the domain of the sequence protocol's "next day"
 	// and one of the dormancy protocol's interfering domains; "" skips
 	// the next day.
@@ -111,8 +112,10 @@ type Profile struct {
 
 // Quick is the CI profile: the custom model, a few methods, one seed and
 // tiny budgets, so that the whole run ends within minutes on two cores.
-// EWC runs with a fixed λ = 10⁴ here (no grid, to save the tuning runs;
-// an untuned placeholder, not a recommendation).
+// EWC runs with a fixed λ = 10 here (no grid, to save the tuning runs; an
+// untuned placeholder, not a recommendation: about the strength of the
+// former λ = 10⁴ now that the Fisher is built from summed token losses,
+// which scaled it by ctx² ≈ 10³).
 func Quick() Profile {
 	return Profile{
 		Name: "quick",
@@ -122,7 +125,7 @@ func Quick() Profile {
 			{Compression, []string{"custom"}, []string{"naive", "aisp"}},
 		},
 		MethodConfigs: map[string]methods.Config{
-			"ewc": {"lambda": "10000", "fisher_samples": "16"},
+			"ewc": {"lambda": "10", "fisher_samples": "16"},
 		},
 		Buffer:       200,
 		Seeds:        []uint64{1},
@@ -159,7 +162,7 @@ func Quick() Profile {
 // night's one sleep step of the dormancy protocol, and with 200 rows its
 // dormancy runs took 2.4-2.5x as long as the no-sleep runs.
 func Default() Profile {
-	all := []string{"naive", "ewc", "replay", "aisp", "replay-matched", "aisp-replay-only", "aisp-no-shn", "aisp-no-noise", "joint"}
+	all := []string{"naive", "ewc", "ewc-online", "replay", "aisp", "replay-matched", "aisp-priority", "aisp-replay-only", "aisp-no-noise", "aisp-no-shn", "joint"}
 	return Profile{
 		Name: "default",
 		Plans: []Plan{
@@ -171,8 +174,8 @@ func Default() Profile {
 			"ewc": {"fisher_samples": "32"},
 		},
 		Buffer:       100,
-		Grids:        map[string]map[string][]string{"ewc": {"lambda": {"100", "10000", "1000000"}}},
-		TuneSeed:     1000,
+		Grids:        map[string]map[string][]string{"ewc": {"lambda": {"0", "1", "10", "100", "1000", "10000", "100000"}}, "ewc-online": {"lambda": {"0", "1", "10", "100", "1000", "10000", "100000"}}},
+		TuneSeeds:    []uint64{1000, 1001},
 		Seeds:        []uint64{1, 2, 3},
 		Orders:       [][]string{DefaultOrder()},
 		Interference: "prose",
@@ -189,7 +192,7 @@ func Default() Profile {
 		ClipNorm:     1,
 		WeightDecay:  0.01,
 		Days:         30,
-		DaySteps:     2,
+		DaySteps:     4,
 		SleepRatio:   0.5,
 		PruneFrac:    0.3,
 	}
@@ -203,7 +206,7 @@ func Default() Profile {
 // full GPT-2 tokenization, whose files are not committed: build them
 // first with `sleepbench data build -tokenizers gpt2-8k,bert-uncased,gpt2`.
 func Paper() Profile {
-	all := []string{"naive", "ewc", "replay", "aisp", "replay-matched", "aisp-replay-only", "aisp-no-shn", "aisp-no-noise", "joint"}
+	all := []string{"naive", "ewc", "ewc-online", "replay", "aisp", "replay-matched", "aisp-priority", "aisp-replay-only", "aisp-no-noise", "aisp-no-shn", "joint"}
 	big := []string{"custom", "gpt2-medium", "bert-base"}
 	return Profile{
 		Name: "paper",
@@ -215,8 +218,8 @@ func Paper() Profile {
 		MethodConfigs: map[string]methods.Config{
 			"ewc": {"fisher_samples": "200"},
 		},
-		Grids:        map[string]map[string][]string{"ewc": {"lambda": {"10", "100", "1000", "10000", "100000", "1000000"}}},
-		TuneSeed:     1000,
+		Grids:        map[string]map[string][]string{"ewc": {"lambda": {"0", "1", "10", "100", "1000", "10000", "100000"}}, "ewc-online": {"lambda": {"0", "1", "10", "100", "1000", "10000", "100000"}}},
+		TuneSeeds:    []uint64{1000, 1001},
 		Seeds:        []uint64{1, 2, 3, 4, 5},
 		Orders:       [][]string{DefaultOrder(), {"fiction", "computing", "email", "scripture", "speech"}, {"email", "speech", "fiction", "scripture", "computing"}},
 		Interference: "prose",
@@ -298,12 +301,21 @@ var setters = map[string]setter{
 	"weight_decay": floatField(func(p *Profile) *float64 { return &p.WeightDecay }, "AdamW weight decay"),
 	"sleep_ratio":  floatField(func(p *Profile) *float64 { return &p.SleepRatio }, "dormancy sleep steps per wake step"),
 	"prune":        floatField(func(p *Profile) *float64 { return &p.PruneFrac }, "compression: fraction pruned"),
-	"tune_seed": {"seed of the tuning runs", func(p *Profile, v string) error {
-		n, err := strconv.ParseUint(v, 10, 64)
-		if err != nil {
-			return fmt.Errorf("want an unsigned integer, got %q", v)
+	"tune_seeds": {"seeds of the tuning runs, comma-separated", func(p *Profile, v string) error {
+		var seeds []uint64
+		for _, f := range strings.Split(v, ",") {
+			n, err := strconv.ParseUint(strings.TrimSpace(f), 10, 64)
+			if err != nil {
+				return fmt.Errorf("want comma-separated unsigned integers, got %q", v)
+			}
+			for _, s := range seeds {
+				if s == n {
+					return fmt.Errorf("seed %d twice in %q", n, v)
+				}
+			}
+			seeds = append(seeds, n)
 		}
-		p.TuneSeed = n
+		p.TuneSeeds = seeds
 		return nil
 	}},
 	"schedule": {"cosine | constant", func(p *Profile, v string) error {

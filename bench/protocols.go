@@ -2,6 +2,8 @@ package bench
 
 import (
 	"fmt"
+
+	"github.com/sleepbench/sleepbench/models"
 )
 
 // SequenceResult is what the sequence protocol measures.
@@ -59,72 +61,86 @@ func RunSequence(l *Loop, ts []Task, next Task, steps int) (*SequenceResult, err
 
 // RunDormancy trains the base task for steps wake steps, then days days:
 // day d wakes for daySteps steps on others[(d−1) mod len(others)] (the
-// interfering domains in rotation) and ends with the method's EndTask —
-// the night, where a sleeping method sleeps. It returns the accuracy on
-// the base task after the base training (day 0) and after every night.
+// interfering domains in rotation), without a warm-up of its own (a day
+// continues the day before), and ends with the method's EndTask — the
+// night, where a sleeping method sleeps. It returns the accuracy and the
+// loss on the base task at day 0 and after every night. Day 0 is scored
+// after the base task's wake steps and before its EndTask, so that it is
+// the same point, before any sleep, for every method.
 //
 // How long a method sleeps is the method's business; the runner sets the
 // sleeping methods' budget to Profile.SleepRatio × the period's wake steps
-// through their config (see Runner), and env.Cfg.StepsPerTask is daySteps
-// during the days.
-func RunDormancy(l *Loop, base Task, others []Task, steps, days, daySteps int) ([]float64, error) {
+// through their Night hook (see Runner), and env.Cfg.StepsPerTask is
+// daySteps during the days.
+func RunDormancy(l *Loop, base Task, others []Task, steps, days, daySteps int) (acc, loss []float64, err error) {
 	if len(others) == 0 && days > 0 {
-		return nil, fmt.Errorf("%s: dormancy needs at least one interfering domain", l.Name)
-	}
-	curve := make([]float64, 0, days+1)
-	p := Period{Task: base, Steps: steps, Label: fmt.Sprintf("base task (%s)", base.Name()), Stream: 0}
-	if err := l.Train(p); err != nil {
-		return nil, err
+		return nil, nil, fmt.Errorf("%s: dormancy needs at least one interfering domain", l.Name)
 	}
 	eval := func() error {
-		acc, _, err := l.Evaluate([]Task{base})
+		a, ls, err := l.Evaluate([]Task{base})
 		if err != nil {
 			return err
 		}
-		curve = append(curve, acc[0])
+		acc = append(acc, a[0])
+		loss = append(loss, ls[0])
 		return nil
 	}
+	p := Period{Task: base, Steps: steps, Label: fmt.Sprintf("base task (%s)", base.Name()), Stream: 0}
+	if err := l.Wake(p); err != nil {
+		return nil, nil, err
+	}
 	if err := eval(); err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	if err := l.End(p); err != nil {
+		return nil, nil, err
 	}
 	for d := 1; d <= days; d++ {
 		t := others[(d-1)%len(others)]
-		p := Period{Task: t, Steps: daySteps, Label: fmt.Sprintf("day %d (%s)", d, t.Name()), Stream: uint64(d)}
+		p := Period{Task: t, Steps: daySteps, Label: fmt.Sprintf("day %d (%s)", d, t.Name()), Stream: uint64(d), NoWarmup: true}
 		if err := l.Train(p); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := eval(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return curve, nil
+	return acc, loss, nil
 }
 
 // RunCompression evaluates the loop's current model on ts as it is
 // ("none"), after pruning the fraction frac of every weight matrix by
-// magnitude ("prune30"), and after INT4 per-row quantisation ("int4").
-// Each transform starts from the unchanged model, and the model's
-// parameters are restored before it returns.
-func RunCompression(l *Loop, ts []Task, frac float64) (map[string][]float64, error) {
+// magnitude ("prune30"), after INT4 per-row quantisation ("int4"), and
+// after both with the embedding tables included ("prune30-all",
+// "int4-all"). Each transform starts from the unchanged model, and the
+// model's parameters are restored before it returns. share gives, per
+// transform, the fraction of all parameters in the tensors it touches.
+func RunCompression(l *Loop, ts []Task, frac float64) (acc map[string][]float64, share map[string]float64, err error) {
 	p := l.Model.Params()
 	saved := p.Clone()
 	defer copy(p.Data, saved.Data)
-	out := map[string][]float64{}
+	acc, share = map[string][]float64{}, map[string]float64{}
 	for _, tr := range []struct {
 		name  string
+		kinds []models.Kind
 		apply func()
 	}{
-		{NoCompression, func() {}},
-		{Prune30, func() { Prune(p, frac) }},
-		{Int4, func() { QuantizeInt4(p) }},
+		{NoCompression, nil, func() {}},
+		{Prune30, matricesOnly, func() { Prune(p, frac, matricesOnly...) }},
+		{Int4, matricesOnly, func() { QuantizeInt4(p, matricesOnly...) }},
+		{Prune30All, withEmbeddings, func() { Prune(p, frac, withEmbeddings...) }},
+		{Int4All, withEmbeddings, func() { QuantizeInt4(p, withEmbeddings...) }},
 	} {
 		copy(p.Data, saved.Data)
 		tr.apply()
-		acc, _, err := l.Evaluate(ts)
+		a, _, err := l.Evaluate(ts)
 		if err != nil {
-			return nil, fmt.Errorf("compression %s: %w", tr.name, err)
+			return nil, nil, fmt.Errorf("compression %s: %w", tr.name, err)
 		}
-		out[tr.name] = acc
+		acc[tr.name] = a
+		if tr.kinds != nil {
+			share[tr.name] = Share(p, tr.kinds)
+		}
 	}
-	return out, nil
+	return acc, share, nil
 }

@@ -606,9 +606,9 @@ func (r *Runner) runConfig(s RunSpec, info ModelInfo, cfg methods.Config) map[st
 		for k, v := range choice.Choice {
 			c["tuned."+k] = v
 		}
-		c["tune.criterion"] = tuneCriterion
-		c["tune.seed"] = strconv.FormatUint(p.TuneSeed, 10)
-		c["tune.scores"] = choice.scores()
+		for k, v := range choice.config() {
+			c[k] = v
+		}
 	}
 	return c
 }
@@ -663,13 +663,13 @@ func (r *Runner) runDormancy(s RunSpec) error {
 		others = append(others, o.next)
 	}
 	p := r.Profile
-	curve, err := RunDormancy(o.loop, o.order[0], others, p.Steps, p.Days, p.DaySteps)
+	curve, losses, err := RunDormancy(o.loop, o.order[0], others, p.Steps, p.Days, p.DaySteps)
 	if err != nil {
 		return err
 	}
 	rec := record(s, p.Name, o)
 	rec.Tasks = rec.Tasks[:1]
-	rec.Days = curve
+	rec.Days, rec.DaysLoss = curve, losses
 	rec.Config["interfering"] = strings.Join(names(others), ",")
 	r.finish(rec, o.loop, start)
 	if err := r.save(s, rec); err != nil {
@@ -742,13 +742,13 @@ func (r *Runner) runSequence(job []RunSpec) error {
 		if seqSpec != nil {
 			r.track.begin(compSpec.Name(), r.cost(compSpec.Model))
 		}
-		comp, err := RunCompression(o.loop, o.order, p.PruneFrac)
+		comp, share, err := RunCompression(o.loop, o.order, p.PruneFrac)
 		if err != nil {
 			return err
 		}
 		rec := record(*compSpec, p.Name, o)
 		rec.Config = r.runConfig(*compSpec, mustDescribe(r, s.Model), cfg)
-		rec.Compression = comp
+		rec.Compression, rec.CompressionShare = comp, share
 		// Steps and tokens are those that trained the compressed model;
 		// the wall time is the compression's own unless the model had
 		// to be trained again for it.
@@ -773,6 +773,7 @@ func mustDescribe(r *Runner, model string) ModelInfo {
 func (r *Runner) finish(rec *results.Run, l *Loop, start time.Time) {
 	rec.Steps = l.Steps
 	rec.Tokens = l.Tokens
+	rec.Periods = l.Periods
 	rec.WallSeconds = r.now().Sub(start).Seconds()
 	rec.PeakMemBytes = r.peak()
 }

@@ -25,7 +25,7 @@ func testProfile() Profile {
 			{Compression, []string{"fake"}, []string{"naive", "anchor"}},
 		},
 		Grids:        map[string]map[string][]string{"anchor": {"lambda": {"0.1", "3"}}},
-		TuneSeed:     7,
+		TuneSeeds:    []uint64{7},
 		Seeds:        []uint64{1, 2},
 		Orders:       [][]string{{"speech", "scripture", "email"}},
 		Interference: "prose",
@@ -119,7 +119,7 @@ func TestResumeIdentical(t *testing.T) {
 	if runFiles != 14 {
 		t.Errorf("%d run files, want 14: %v", runFiles, keys(want))
 	}
-	for _, f := range []string{"config.json", "tune/fake/anchor.config.json", "tune/fake/anchor/lambda=3.config.json"} {
+	for _, f := range []string{"config.json", "tune/fake/anchor.config.json", "tune/fake/anchor/lambda=3-seed7.config.json"} {
 		if _, ok := want[f]; !ok {
 			t.Errorf("missing %s", f)
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sleepbench/sleepbench/methods"
 	"github.com/sleepbench/sleepbench/models"
+	"github.com/sleepbench/sleepbench/results"
 	"github.com/sleepbench/sleepbench/tasks"
 )
 
@@ -101,6 +102,8 @@ type Loop struct {
 	// trained on (real tokens when a batch has Lengths, else B·T).
 	Steps  int
 	Tokens int64
+	// Periods has what each period did, in order (see results.PeriodStats).
+	Periods []results.PeriodStats
 
 	env   *methods.Env
 	seen  []methods.TaskData
@@ -110,6 +113,8 @@ type Loop struct {
 	validation bool
 	label      string // the period in progress, for errors of sleep steps
 	extra      int    // env.Step calls in the current period's hooks
+	cur        *results.PeriodStats
+	prev       []float32 // parameters before the step, for ‖Δθ‖
 }
 
 // Generator streams derived from a run's seed (the PCG stream argument).
@@ -155,7 +160,7 @@ func describe(x float64) string {
 // penalty, clipping, and the update at lr. It returns the loss without
 // the penalty; a non-finite loss or penalty returns errNonFinite before
 // any parameter changes.
-func (l *Loop) step(b *models.Batch, opt models.ForwardOptions, lr float64) (float64, error) {
+func (l *Loop) step(b *models.Batch, opt models.ForwardOptions, lr float64, wake bool) (float64, error) {
 	loss, err := l.Model.ForwardBackward(b, opt)
 	if err != nil {
 		return loss, err
@@ -163,13 +168,32 @@ func (l *Loop) step(b *models.Batch, opt models.ForwardOptions, lr float64) (flo
 	if !finite(loss) {
 		return loss, fmt.Errorf("%s loss: %w", describe(loss), errNonFinite)
 	}
-	if pen := l.Method.AddPenalty(l.env); !finite(pen) {
+	pen := l.Method.AddPenalty(l.env)
+	if !finite(pen) {
 		return loss, fmt.Errorf("%s penalty: %w", describe(pen), errNonFinite)
 	}
 	if l.Set.ClipNorm > 0 {
 		models.ClipGradNorm(l.Model.Grads(), l.Set.ClipNorm)
 	}
+	p := l.Model.Params().Data
+	l.prev = append(l.prev[:0], p...)
 	l.Opt.Step(l.Model.Params(), l.Model.Grads(), lr)
+	var ss float64
+	for i, v := range p {
+		d := float64(v) - float64(l.prev[i])
+		ss += d * d
+	}
+	if st := l.cur; st != nil {
+		if wake {
+			st.WakeSteps++
+			st.WakeLoss += loss
+			st.Penalty += pen
+			st.WakeUpdate += math.Sqrt(ss)
+		} else {
+			st.ExtraSteps++
+			st.ExtraUpdate += math.Sqrt(ss)
+		}
+	}
 	l.Steps++
 	l.Tokens += batchTokens(b)
 	return loss, nil
@@ -178,7 +202,7 @@ func (l *Loop) step(b *models.Batch, opt models.ForwardOptions, lr float64) (flo
 // extraStep is env.Step: a step the method takes in its hooks (sleep).
 func (l *Loop) extraStep(b *models.Batch, opt models.ForwardOptions, lr float64) (float64, error) {
 	l.extra++
-	loss, err := l.step(b, opt, lr)
+	loss, err := l.step(b, opt, lr, false)
 	if err != nil {
 		return loss, fmt.Errorf("%s: step %d of the method's extra training after %s: %w", l.Name, l.extra, l.label, err)
 	}
@@ -211,12 +235,24 @@ type Period struct {
 	// a run (and the same period across methods) draws its own,
 	// reproducible data order.
 	Stream uint64
+	// NoWarmup starts the period at the full learning rate: a dormancy
+	// day continues the training of the day before (the optimiser's
+	// moments are warm), so it has no warm-up of its own.
+	NoWarmup bool
 }
 
-// Train runs one period: the method's BeginTask, Steps wake steps and
-// EndTask (where a method may sleep through env.Step). A non-finite loss
-// stops the run with an error naming the run, step and period.
+// Train runs one period: Wake, then End.
 func (l *Loop) Train(p Period) error {
+	if err := l.Wake(p); err != nil {
+		return err
+	}
+	return l.End(p)
+}
+
+// Wake runs the first part of a period: the method's BeginTask and Steps
+// wake steps. A non-finite loss stops the run with an error naming the
+// run, step and period. End must follow.
+func (l *Loop) Wake(p Period) error {
 	known := false
 	for _, t := range l.seen {
 		if t == p.Task {
@@ -231,6 +267,11 @@ func (l *Loop) Train(p Period) error {
 	l.env.Cfg.StepsPerTask = p.Steps
 	l.label = p.Label
 	l.extra = 0
+	l.cur = &results.PeriodStats{Label: p.Label}
+	set := l.Set
+	if p.NoWarmup {
+		set.Warmup = 0
+	}
 	if err := l.Method.BeginTask(l.env, p.Task); err != nil {
 		return fmt.Errorf("%s: BeginTask of %s: %w", l.Name, p.Label, err)
 	}
@@ -243,7 +284,7 @@ func (l *Loop) Train(p Period) error {
 		if b, err = l.Method.TrainBatch(l.env, b); err != nil {
 			return fmt.Errorf("%s: TrainBatch at step %d of %s: %w", l.Name, s+1, p.Label, err)
 		}
-		loss, err := l.step(b, models.ForwardOptions{}, l.Set.Rate(s, p.Steps))
+		loss, err := l.step(b, models.ForwardOptions{}, set.Rate(s, p.Steps), true)
 		if err != nil {
 			if errors.Is(err, errNonFinite) && !finite(loss) {
 				return fmt.Errorf("%s: %s loss at step %d of %s", l.Name, describe(loss), s+1, p.Label)
@@ -254,9 +295,33 @@ func (l *Loop) Train(p Period) error {
 			l.Report(Progress{Label: p.Label, Step: s + 1, Steps: p.Steps, Loss: loss, Total: l.Steps, Tokens: l.Tokens})
 		}
 	}
+	return nil
+}
+
+// End closes the period Wake began: the method's EndTask (where a method
+// may sleep through env.Step), then the period's figures go to Periods.
+func (l *Loop) End(p Period) error {
 	if err := l.Method.EndTask(l.env, p.Task); err != nil {
 		return fmt.Errorf("%s: EndTask of %s: %w", l.Name, p.Label, err)
 	}
+	st := l.cur
+	l.cur = nil
+	if st == nil {
+		return fmt.Errorf("%s: End of %s without Wake", l.Name, p.Label)
+	}
+	if st.WakeSteps > 0 {
+		n := float64(st.WakeSteps)
+		st.WakeLoss /= n
+		st.Penalty /= n
+		st.WakeUpdate /= n
+	}
+	if st.ExtraSteps > 0 {
+		st.ExtraUpdate /= float64(st.ExtraSteps)
+	}
+	if r, ok := l.Method.(methods.Reporter); ok {
+		st.Method = r.Report()
+	}
+	l.Periods = append(l.Periods, *st)
 	return nil
 }
 

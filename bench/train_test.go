@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/sleepbench/sleepbench/models"
 )
 
 func testSettings() Settings {
@@ -117,41 +118,67 @@ func TestRunSequenceRows(t *testing.T) {
 	}
 }
 
-// The dormancy day loop trains the base task, then one period per day on
-// the interfering domains in rotation, and runs EndTask every night, with
-// StepsPerTask = day steps.
+// The dormancy day loop trains the base task, scores day 0 before the
+// base task's EndTask (before any sleep), then runs one period per day on
+// the interfering domains in rotation, without warm-up, and runs EndTask
+// every night, with StepsPerTask = day steps.
 func TestDormancyNights(t *testing.T) {
 	ev := &events{}
-	m := newFakeModel("fake", 1, nil)
+	m := newFakeModel("fake", 1, ev)
 	l := NewLoop("r", m, &recorder{ev: ev}, sgd{}, testSettings(), 1)
 	base := &fakeTask{name: "speech", idx: 0}
 	others := []Task{&fakeTask{name: "email", idx: 1}, &fakeTask{name: "prose", idx: 2}}
-	curve, err := RunDormancy(l, base, others, 5, 5, 2)
+	curve, losses, err := RunDormancy(l, base, others, 5, 5, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(curve) != 6 {
-		t.Errorf("curve has %d points, want 6 (day 0..5)", len(curve))
+	if len(curve) != 6 || len(losses) != 6 {
+		t.Errorf("curves have %d and %d points, want 6 (day 0..5)", len(curve), len(losses))
 	}
 	var nights []string
 	for _, e := range ev.log {
-		if strings.HasPrefix(e, "end:") || strings.HasPrefix(e, "begin:") {
+		if strings.HasPrefix(e, "end:") || strings.HasPrefix(e, "begin:") || e == "eval" && len(nights) > 0 && nights[len(nights)-1] != "eval" {
 			nights = append(nights, e)
 		}
 	}
 	want := []string{
-		"begin:speech tasks=speech steps=5", "end:speech",
-		"begin:email tasks=speech,email steps=2", "end:email",
-		"begin:prose tasks=speech,email,prose steps=2", "end:prose",
-		"begin:email tasks=speech,email,prose steps=2", "end:email",
-		"begin:prose tasks=speech,email,prose steps=2", "end:prose",
-		"begin:email tasks=speech,email,prose steps=2", "end:email",
+		"begin:speech tasks=speech steps=5", "eval", "end:speech",
+		"begin:email tasks=speech,email steps=2", "end:email", "eval",
+		"begin:prose tasks=speech,email,prose steps=2", "end:prose", "eval",
+		"begin:email tasks=speech,email,prose steps=2", "end:email", "eval",
+		"begin:prose tasks=speech,email,prose steps=2", "end:prose", "eval",
+		"begin:email tasks=speech,email,prose steps=2", "end:email", "eval",
 	}
 	if diff := cmp.Diff(want, nights); diff != "" {
 		t.Errorf("hooks (-want +got):\n%s", diff)
 	}
 	if l.Steps != 5+5*2 {
 		t.Errorf("%d steps, want 15", l.Steps)
+	}
+	if len(l.Periods) != 6 || l.Periods[1].WakeSteps != 2 || l.Periods[0].WakeSteps != 5 {
+		t.Errorf("periods %+v, want 6 (base 5 steps, days 2)", l.Periods)
+	}
+}
+
+// lrOpt records the learning rate of every step.
+type lrOpt struct{ lrs []float64 }
+
+func (o *lrOpt) Step(p, g *models.Params, lr float64) { o.lrs = append(o.lrs, lr) }
+
+// Dormancy days start at the full rate: only the base task warms up.
+func TestDormancyDaysSkipWarmup(t *testing.T) {
+	set := testSettings()
+	set.Warmup = 4
+	opt := &lrOpt{}
+	l := NewLoop("r", newFakeModel("fake", 1, nil), &recorder{}, opt, set, 1)
+	base := &fakeTask{name: "speech", idx: 0}
+	if _, _, err := RunDormancy(l, base, []Task{&fakeTask{name: "email", idx: 1}}, 5, 2, 3); err != nil {
+		t.Fatal(err)
+	}
+	// Base: 5 steps, warm-up 4: 0.3·1/4 = 0.075 first. Days: 3 steps each
+	// from the full 0.3 along the cosine.
+	if len(opt.lrs) != 11 || math.Abs(opt.lrs[0]-0.075) > 1e-12 || math.Abs(opt.lrs[5]-0.3) > 1e-12 || math.Abs(opt.lrs[8]-0.3) > 1e-12 {
+		t.Errorf("rates %v: want the base task to start at 0.075 and each day at 0.3", opt.lrs)
 	}
 }
 
@@ -165,15 +192,25 @@ func TestRunCompressionRestores(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := append([]float32(nil), m.p.Data...)
-	c, err := RunCompression(l, ts, 0.3)
+	c, share, err := RunCompression(l, ts, 0.3)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(before, m.p.Data); diff != "" {
 		t.Errorf("parameters changed:\n%s", diff)
 	}
-	if len(c) != 3 || c[NoCompression][0] != 1 {
+	if len(c) != 5 || c[NoCompression][0] != 1 {
 		t.Errorf("compression = %v", c)
+	}
+	// The fake model's tensors: see newFakeModel; every transform
+	// reports the share of parameters it touches, in (0, 1].
+	for _, tr := range []string{Prune30, Int4, Prune30All, Int4All} {
+		if s := share[tr]; !(s > 0 && s <= 1) {
+			t.Errorf("share[%s] = %v", tr, s)
+		}
+	}
+	if share[Prune30All] < share[Prune30] {
+		t.Errorf("embeddings-included share %v below matrices-only %v", share[Prune30All], share[Prune30])
 	}
 	// The trained model scores 1 as is; pruning zeroes one weight of w
 	// (floor(0.3·6)), which cannot raise the score of a perfect model.

@@ -13,7 +13,8 @@ import (
 
 // aispDefaults are AISP's documented settings.
 //
-// Switches (for ablations): replay, shn, noise.
+// Switches (for ablations and the ladder): replay, priority, shn, noise,
+// and reverse_fraction = 0 for no reverse cycles.
 //
 // Wake:
 //   - buffer: rows of the reservoir buffer (Algorithm R over every row of
@@ -27,7 +28,9 @@ import (
 //     before that task's sleep (so a row counts as forgotten only against
 //     what the model knew once the task was learned).
 //
-// Sleep, part 1, active replay (when replay is on):
+// Sleep, part 1, active replay (when replay is on; with priority off it
+// draws rows uniformly, as the compute-matched control replay-matched
+// does):
 //   - compression, sleep_fraction: the budget, SleepSteps = compression ×
 //     sleep_fraction × StepsPerTask steps of BatchSize rows (with the
 //     defaults 10 × 0.1 × StepsPerTask = StepsPerTask: as much replay as
@@ -35,9 +38,12 @@ import (
 //     rate multiplier.
 //   - sleep_lr_scale: sleep learning rate = sleep_lr_scale × the wake LR,
 //     constant through the sleep.
-//   - eps, beta: priority p_i = max(0, loss_now_i − loss_stored_i) + eps;
-//     rows drawn with probability P(i) = p_i/Σp (with replacement); loss
-//     weights (N·P(i))^−beta divided by their maximum over the buffer.
+//   - priority, eps, beta: with priority on, p_i = max(0, loss_now_i −
+//     loss_stored_i) + eps; rows drawn with probability P(i) = p_i/Σp
+//     (with replacement); loss weights (N·P(i))^−beta, divided by their
+//     mean within each batch so that a prioritised step is as large as a
+//     uniform one: priority changes which rows are replayed, never the
+//     step size. With priority off: uniform draws, no weights, no scoring.
 //   - refresh: re-score loss_now for the whole buffer every refresh sleep
 //     steps (0: only at the start of the sleep). Each re-scoring is one
 //     clean forward pass over the buffer.
@@ -62,6 +68,7 @@ import (
 //     sleep step.
 var aispDefaults = map[string]string{
 	"replay":           "true",
+	"priority":         "true",
 	"shn":              "true",
 	"noise":            "true",
 	"buffer":           "1000",
@@ -90,19 +97,20 @@ var aispDefaults = map[string]string{
 // normalisation of the weight matrices.
 type aisp struct {
 	Base
-	replay, shn, noise bool
-	wakeReplay         bool
-	taskEnd            bool // storage_loss = task_end
-	compression        float64
-	fraction, lrScale  float64
-	eps, beta          float64
-	refresh, cycle     int
-	reverseFraction    float64
-	reverseTokens      bool
-	shnAlpha           float64
-	shnMode            SHNMode
-	sigma, attnSigma   float64
-	cosine             bool
+	replay, priority  bool
+	shn, noise        bool
+	wakeReplay        bool
+	taskEnd           bool // storage_loss = task_end
+	compression       float64
+	fraction, lrScale float64
+	eps, beta         float64
+	refresh, cycle    int
+	reverseFraction   float64
+	reverseTokens     bool
+	shnAlpha          float64
+	shnMode           SHNMode
+	sigma, attnSigma  float64
+	cosine            bool
 
 	mem       *memory
 	task      int
@@ -110,25 +118,40 @@ type aisp struct {
 	last      sleepStats
 }
 
+// The ladder from the compute-matched control to AISP adds one component
+// at a time, each rung one setting away from its Parent, so that each
+// component's effect is a paired difference between neighbours:
+//
+//	replay-matched    uniform replay, AISP's sleep budget and rate (matched.go)
+//	aisp-priority     + forgetting-aware priority (with importance weights)
+//	aisp-replay-only  + reverse cycles
+//	aisp-no-noise     + SHN
+//	aisp              + noise
+//
+// aisp-no-shn is AISP minus SHN, an ablation beside the ladder.
 func init() {
-	registerAISP(Info{Name: "aisp", Label: "AISP", Rank: 30, Role: RoleSleep,
+	registerAISP(Info{Name: "aisp", Label: "AISP", Rank: 30, Role: RoleSleep, Parent: "aisp-no-noise",
 		Summary: "AI Sleep Protocol: prioritised + reverse replay, SHN and noise in a sleep after each task"}, nil)
-	registerAISP(Info{Name: "aisp-replay-only", Rank: 40,
-		Summary: "aisp ablation: sleep replay only (no SHN, no noise)"},
-		map[string]string{"replay": "true", "shn": "false", "noise": "false"})
-	registerAISP(Info{Name: "aisp-no-shn", Rank: 40,
+	registerAISP(Info{Name: "aisp-priority", Rank: 41, Parent: "replay-matched",
+		Summary: "aisp ladder: replay-matched + forgetting-aware priority (no reverse, SHN or noise)"},
+		map[string]string{"replay": "true", "priority": "true", "reverse_fraction": "0", "shn": "false", "noise": "false"})
+	registerAISP(Info{Name: "aisp-replay-only", Rank: 42, Parent: "aisp-priority",
+		Summary: "aisp ladder and ablation: prioritised + reverse sleep replay only (no SHN, no noise)"},
+		map[string]string{"replay": "true", "priority": "true", "shn": "false", "noise": "false"})
+	registerAISP(Info{Name: "aisp-no-noise", Rank: 43, Parent: "aisp-replay-only",
+		Summary: "aisp ladder and ablation: without sleep noise"},
+		map[string]string{"replay": "true", "priority": "true", "shn": "true", "noise": "false"})
+	registerAISP(Info{Name: "aisp-no-shn", Rank: 44,
 		Summary: "aisp ablation: without synaptic homeostatic normalisation"},
-		map[string]string{"replay": "true", "shn": "false", "noise": "true"})
-	registerAISP(Info{Name: "aisp-no-noise", Rank: 40,
-		Summary: "aisp ablation: without sleep noise"},
-		map[string]string{"replay": "true", "shn": "true", "noise": "false"})
+		map[string]string{"replay": "true", "priority": "true", "shn": "false", "noise": "true"})
 }
 
-// registerAISP registers AISP or an ablation whose switches are fixed:
+// registerAISP registers AISP or a variant whose switches are fixed:
 // setting a fixed switch to another value is an error, so that a run's
 // name always says what ran. info gives the name, summary and table
 // metadata; every variant keeps a buffer, is measured against naive and
-// its compute-matched control replay-matched, and sleeps at night.
+// sleeps at night, and all but the control itself are paired with the
+// compute-matched control replay-matched.
 func registerAISP(info Info, fixed map[string]string) {
 	defaults := maps.Clone(aispDefaults)
 	maps.Copy(defaults, fixed)
@@ -136,7 +159,9 @@ func registerAISP(info Info, fixed map[string]string) {
 	info.Defaults = defaults
 	info.Buffered = true
 	info.Baseline = "naive"
-	info.Control = "replay-matched"
+	if name != matchedName {
+		info.Control = matchedName
+	}
 	info.Night = sleepNight(defaults)
 	info.New = func(cfg Config) (Method, error) {
 		var errs []error
@@ -167,6 +192,7 @@ func newAISP(cfg Config, defaults map[string]string) (*aisp, error) {
 	inf := math.Inf(1)
 	a := &aisp{
 		replay:          s.Bool("replay"),
+		priority:        s.Bool("priority"),
 		shn:             s.Bool("shn"),
 		noise:           s.Bool("noise"),
 		wakeReplay:      s.Bool("wake_replay"),
@@ -209,9 +235,9 @@ func (a *aisp) TrainBatch(env *Env, b *models.Batch) (*models.Batch, error) {
 		return nil, errors.New("aisp: reverse_tokens is refused for next-token tasks (it would train a decoder on reversed text)")
 	}
 	if a.wakeReplay {
-		return a.mem.wakeMix(env, b, a.task, true)
+		return a.mem.wakeMix(env, b, a.task, a.priority)
 	}
-	return b, a.mem.observe(env, b, a.task, true)
+	return b, a.mem.observe(env, b, a.task, a.priority)
 }
 
 // EndTask is the sleep.
@@ -224,8 +250,12 @@ func (a *aisp) EndTask(env *Env, t TaskData) error {
 
 func (a *aisp) sleep(env *Env) error {
 	a.last = sleepStats{}
+	var rms []float64 // each matrix's RMS before the sleep, which SHN restores
+	if a.shn {
+		rms = MatrixRMS(env.Model.Params())
+	}
 	if a.replay {
-		if a.taskEnd {
+		if a.priority && a.taskEnd {
 			if err := a.rebaseStored(env); err != nil {
 				return err
 			}
@@ -234,7 +264,7 @@ func (a *aisp) sleep(env *Env) error {
 			steps:           SleepSteps(env.Cfg, a.compression, a.fraction),
 			lr:              a.lrScale * env.Cfg.LR,
 			rows:            env.Cfg.BatchSize,
-			prioritized:     true,
+			prioritized:     a.priority,
 			eps:             a.eps,
 			beta:            a.beta,
 			refresh:         a.refresh,
@@ -252,14 +282,29 @@ func (a *aisp) sleep(env *Env) error {
 			return err
 		}
 		if st.steps > 0 {
-			env.Logf("aisp: sleep: %d replay steps (%d reverse) at lr %.3g, mean loss %.4f, %d of %d buffered rows forgotten at the start",
-				st.steps, st.reverse, sp.lr, st.lossSum/float64(st.steps), st.forgotten, a.mem.Len())
+			env.Logf("sleep: %d replay steps (%d reverse, %d noisy) at lr %.3g, mean loss %.4f, mean raw importance weight %.3g, %d of %d buffered rows forgotten at the start",
+				st.steps, st.reverse, st.noisy(), sp.lr, st.lossSum/float64(st.steps), st.meanRawWeight(), st.forgotten, a.mem.Len())
 		}
 	}
 	if a.shn {
-		SHN(env.Model.Params(), a.shnAlpha, a.shnMode)
+		SHNToRMS(env.Model.Params(), a.shnAlpha, a.shnMode, rms)
 	}
 	return nil
+}
+
+// Report gives the run record what the last sleep did: its replay steps,
+// reverse steps, steps with noise above zero, the mean importance weight
+// before the per-batch normalisation (1 when uniform), and the buffered
+// rows whose loss had risen since storage.
+func (a *aisp) Report() map[string]float64 {
+	st := a.last
+	return map[string]float64{
+		"sleep_steps":     float64(st.steps),
+		"reverse_steps":   float64(st.reverse),
+		"noisy_steps":     float64(st.noisy()),
+		"mean_raw_weight": st.meanRawWeight(),
+		"forgotten_rows":  float64(st.forgotten),
+	}
 }
 
 // rebaseStored sets the stored loss of the rows that arrived during the

@@ -120,10 +120,15 @@ func TestAISPSleep(t *testing.T) {
 		if len(s.weights) != 16 {
 			t.Fatalf("prioritised step %d has %d weights", i, len(s.weights))
 		}
+		var sum float64
 		for _, w := range s.weights {
-			if !(w > 0 && w <= 1) {
-				t.Fatalf("weight %v outside (0, 1]", w)
+			if !(w > 0) {
+				t.Fatalf("weight %v not positive", w)
 			}
+			sum += float64(w)
+		}
+		if mean := sum / 16; math.Abs(mean-1) > 1e-5 {
+			t.Fatalf("prioritised step %d: weights average %v, want 1", i, mean)
 		}
 	}
 	if a.last.reverse != reverse {
@@ -139,9 +144,11 @@ func TestAISPSleep(t *testing.T) {
 			t.Fatalf("Losses call %d had options %+v", i, o)
 		}
 	}
-	// SHN ran after the last replay step: matrices keep their RMS but
-	// change; biases are untouched.
+	// SHN ran after the last replay step: matrices change, and their RMS
+	// is back to what it was before the sleep (after the last wake step),
+	// not after the replay; biases are untouched.
 	before, after := sleep[39].params, model.Params()
+	presleep := wake[39].params
 	for _, tn := range after.Tensors {
 		x, y := before.Slice(tn), after.Slice(tn)
 		if tn.Kind != models.Matrix {
@@ -153,8 +160,11 @@ func TestAISPSleep(t *testing.T) {
 		if slices.Equal(x, y) {
 			t.Errorf("SHN left %s unchanged", tn.Name)
 		}
-		if r0, r1 := rmsOf(x), rmsOf(y); math.Abs(r1/r0-1) > 1e-5 {
-			t.Errorf("%s RMS %.6f → %.6f", tn.Name, r0, r1)
+		if r0, r1 := rmsOf(presleep.Slice(tn)), rmsOf(y); math.Abs(r1/r0-1) > 1e-5 {
+			t.Errorf("%s RMS %.6f before the sleep, %.6f after SHN", tn.Name, r0, r1)
+		}
+		if rmsOf(x) == rmsOf(presleep.Slice(tn)) {
+			t.Errorf("%s: the replay left the RMS unchanged, so the test shows nothing", tn.Name)
 		}
 	}
 }
@@ -166,6 +176,7 @@ func TestAISPAblationsAndMatched(t *testing.T) {
 		weights, rev bool
 	}{
 		{"aisp-no-noise", false, true, true, true},
+		{"aisp-priority", false, false, true, false},
 		{"aisp-no-shn", true, false, true, true},
 		{"aisp-replay-only", false, false, true, true},
 		{"replay-matched", false, false, false, false},
@@ -193,19 +204,16 @@ func TestAISPAblationsAndMatched(t *testing.T) {
 			// Prioritised steps carry importance weights; reverse cycles
 			// (10 of the 40 steps) and uniform replay do not.
 			want := 0
-			if c.weights {
+			switch {
+			case c.weights && c.rev:
 				want = 30
+			case c.weights:
+				want = 40
 			}
 			if weighted != want {
 				t.Errorf("%d of 40 steps weighted, want %d", weighted, want)
 			}
-			var rev int
-			switch m := m.(type) {
-			case *aisp:
-				rev = m.last.reverse
-			case *matched:
-				rev = m.last.reverse
-			}
+			rev := m.(*aisp).last.reverse
 			if (rev > 0) != c.rev {
 				t.Errorf("%d reverse steps, want reverse cycles %v", rev, c.rev)
 			}
@@ -253,16 +261,24 @@ func TestPrioritiesAcrossShapes(t *testing.T) {
 	rng := rand.New(rand.NewPCG(8, 8))
 	const draws = 40000
 	for i := 0; i < draws; i++ {
-		idx, w := pr.draw(rng, 2)
+		idx, w, raw := pr.draw(rng, 2)
 		if mem.res.Items()[idx[0]].shape != mem.res.Items()[idx[1]].shape {
 			t.Fatal("a batch mixes shapes")
 		}
+		// β = 1: the raw weight is (N·P)^−1 / max = P_min / P = 0.1 / p;
+		// the batch's weights are the raw ones over their mean.
+		r0, r1 := 0.1/p[idx[0]], 0.1/p[idx[1]]
+		if math.Abs(raw-(r0+r1)) > 1e-9 {
+			t.Fatalf("raw weight sum %v, want %v", raw, r0+r1)
+		}
 		for k, j := range idx {
 			counts[j]++
-			// β = 1: w = (N·P)^−1 / max = P_min / P.
-			if want := 0.1 / p[j]; math.Abs(float64(w[k])-want) > 1e-6 {
+			if want := (0.1 / p[j]) / ((r0 + r1) / 2); math.Abs(float64(w[k])-want) > 1e-6 {
 				t.Fatalf("row %d weight %v, want %v", j, w[k], want)
 			}
+		}
+		if mean := (float64(w[0]) + float64(w[1])) / 2; math.Abs(mean-1) > 1e-6 {
+			t.Fatalf("batch weights %v average %v, want 1", w, mean)
 		}
 	}
 	for i := range p {
@@ -328,5 +344,113 @@ func TestReverseCycleSpread(t *testing.T) {
 		if reverseCycle(c, 0) || !reverseCycle(c, 1) {
 			t.Fatal("fractions 0 and 1 not respected")
 		}
+	}
+}
+
+// TestSleepStepSizeMatchesControl checks that, for the same gradients, a
+// prioritised sleep step of AISP moves the parameters as far as the
+// uniform step of its compute-matched control: the importance weights
+// drawn for a batch average 1, so priority changes which rows are
+// replayed, never how big the step is. Every buffered row is the same
+// row, so every row's gradient is the same whatever its weight.
+func TestSleepStepSizeMatchesControl(t *testing.T) {
+	mem := newMemory(8)
+	row := &models.Batch{Objective: models.Classify, B: 1, T: 10, Features: []float32{1, -2, 0.5, 3, 0, 1, -1, 2, 0.25, -0.5}, Targets: []int32{1}, Task: []int{0}}
+	stored := []float64{1, 1, 1, 1, 1, 1, 1, 1}
+	now := []float64{1, 1.01, 1.1, 1.5, 2, 3, 5, 9} // very unequal priorities
+	for i := range stored {
+		mem.res.Put(i, entry{row: row, shape: ShapeOf(row), seq: int64(i), stored: stored[i]})
+	}
+	pr, err := newPriorities(mem, now, 0.01, 0.5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, w, raw := pr.draw(rand.New(rand.NewPCG(3, 3)), 6)
+	rawMean := raw / 6
+	if math.Abs(rawMean-1) < 0.1 {
+		t.Fatalf("raw weights average %v: too close to 1 for the test to show anything", rawMean)
+	}
+	b, err := mem.batch(idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// update returns ‖Δθ‖ of one SGD step at lr 0.01 from the same
+	// initial model on b with the given row weights.
+	update := func(weights []float32) float64 {
+		mlp, err := models.NewMLP(models.MLPConfig{In: 10, Hidden: []int{16}, Classes: []int{2}, SharedHead: true}, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := mlp.Params().Clone()
+		bb := *b
+		bb.Weights = weights
+		if _, err := mlp.ForwardBackward(&bb, models.ForwardOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		(&models.SGD{}).Step(mlp.Params(), mlp.Grads(), 0.01)
+		var ss float64
+		for i, v := range mlp.Params().Data {
+			d := float64(v) - float64(before.Data[i])
+			ss += d * d
+		}
+		return math.Sqrt(ss)
+	}
+	prioritised, uniform := update(w), update(nil)
+	if math.Abs(prioritised/uniform-1) > 1e-6 {
+		t.Errorf("prioritised step norm %.9g, uniform %.9g: ratio %.9g, want 1 to 1e-6", prioritised, uniform, prioritised/uniform)
+	}
+	// The weights before normalisation would have scaled the step by
+	// their mean: what AISP did when weights were divided by their max.
+	rawW := make([]float32, len(w))
+	for k, i := range idx {
+		rawW[k] = float32(pr.weights[i])
+	}
+	if got := update(rawW) / uniform; math.Abs(got-rawMean) > 1e-5 {
+		t.Errorf("unnormalised step ratio %v, want the raw mean weight %v", got, rawMean)
+	}
+}
+
+// TestLadderChangesOneSetting checks that every method with a Parent
+// differs from it in exactly one setting, and that the ladder runs from
+// replay-matched to aisp.
+func TestLadderChangesOneSetting(t *testing.T) {
+	var rungs int
+	for _, name := range Default.Names() {
+		info, _ := Default.Lookup(name)
+		if info.Parent == "" {
+			continue
+		}
+		parent, err := Default.Lookup(info.Parent)
+		if err != nil {
+			t.Fatalf("%s: parent: %v", name, err)
+		}
+		var diff []string
+		for k, v := range info.Defaults {
+			if pv, ok := parent.Defaults[k]; !ok || pv != v {
+				diff = append(diff, k)
+			}
+		}
+		for k := range parent.Defaults {
+			if _, ok := info.Defaults[k]; !ok {
+				diff = append(diff, k)
+			}
+		}
+		if len(diff) != 1 {
+			t.Errorf("%s differs from its parent %s in %v, want exactly one setting", name, info.Parent, diff)
+		}
+		rungs++
+	}
+	var path []string
+	for m := "aisp"; m != ""; {
+		path = append(path, m)
+		info, _ := Default.Lookup(m)
+		m = info.Parent
+	}
+	want := []string{"aisp", "aisp-no-noise", "aisp-replay-only", "aisp-priority", "replay-matched"}
+	if !slices.Equal(path, want) {
+		t.Errorf("ladder %v, want %v", path, want)
+	}
+	if rungs < 4 {
+		t.Errorf("%d rungs, want at least 4", rungs)
 	}
 }

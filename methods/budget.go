@@ -32,29 +32,54 @@ func SleepSteps(cfg TrainConfig, compression, fraction float64) int {
 	return int(math.Round(compression * fraction * perTask))
 }
 
-// sleepNight is the Info.Night of AISP and its compute-matched control:
-// a night after a day of daySteps wake steps is SleepSteps =
-// compression × sleep_fraction × daySteps steps, so sleep_fraction =
-// ratio / compression gives ratio × daySteps. A sleep_fraction the
-// profile set explicitly is kept.
+// sleepNight is the Info.Night of AISP and its compute-matched control.
+// A night after a day of daySteps wake steps is SleepSteps = compression
+// × sleep_fraction × daySteps steps, so sleep_fraction = ratio /
+// compression gives n = ratio × daySteps. A night shorter than two
+// cycles would never reach a reverse cycle (the first is cycle 1), so
+// cycle_steps becomes min(cycle_steps, ⌊n/2⌋) (at least 1): every night
+// of two steps or more holds a reverse cycle, and its noise, which
+// decays to 0 at its last step, is above 0 on its first. Settings the
+// profile gave explicitly are kept.
 func sleepNight(defaults map[string]string) func(Config, int, float64) (Config, error) {
-	return func(cfg Config, _ int, ratio float64) (Config, error) {
+	return func(cfg Config, daySteps int, ratio float64) (Config, error) {
 		out := Config{}
 		for k, v := range cfg {
 			out[k] = v
 		}
+		get := func(key string) (float64, error) {
+			v, ok := cfg[key]
+			if !ok {
+				v = defaults[key]
+			}
+			x, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil || !(x > 0) {
+				return 0, fmt.Errorf("setting %s=%q: want a positive number to size the night", key, v)
+			}
+			return x, nil
+		}
+		c, err := get("compression")
+		if err != nil {
+			return nil, err
+		}
+		f := ratio / c
 		if _, set := cfg["sleep_fraction"]; set {
-			return out, nil
+			if f, err = get("sleep_fraction"); err != nil {
+				return nil, err
+			}
+		} else {
+			out["sleep_fraction"] = strconv.FormatFloat(f, 'g', -1, 64)
 		}
-		cs, ok := cfg["compression"]
-		if !ok {
-			cs = defaults["compression"]
+		if _, set := cfg["cycle_steps"]; !set {
+			cycle, err := get("cycle_steps")
+			if err != nil {
+				return nil, err
+			}
+			n := SleepSteps(TrainConfig{StepsPerTask: daySteps}, c, f)
+			if half := max(1, n/2); float64(half) < cycle {
+				out["cycle_steps"] = strconv.Itoa(half)
+			}
 		}
-		c, err := strconv.ParseFloat(strings.TrimSpace(cs), 64)
-		if err != nil || !(c > 0) {
-			return nil, fmt.Errorf("setting compression=%q: want a positive number to size the night", cs)
-		}
-		out["sleep_fraction"] = strconv.FormatFloat(ratio/c, 'g', -1, 64)
 		return out, nil
 	}
 }

@@ -9,10 +9,12 @@ import (
 
 // ewcDefaults are EWC's documented settings.
 //
-//   - lambda: penalty strength λ. The harness tunes it on the validation
-//     splits over lambda_grid; 100 is only a starting point.
-//   - lambda_grid: the recommended tuning grid (read by the harness; EWC
-//     itself only checks that it parses).
+//   - lambda: penalty strength λ, for the per-token Fisher below (a row's
+//     summed log-likelihood). The harness tunes it on the validation
+//     splits over the profile's grid; 100 is only a starting point.
+//   - lambda_grid: the recommended tuning grid, 0 (no penalty) and six
+//     decades; the profiles' grids start from it (EWC itself only checks
+//     that it parses).
 //   - fisher_samples: training rows drawn with Sample at the end of each
 //     task to estimate the Fisher.
 //   - online: keep one running (F, θ*) anchor, F ← γF + F_new (online
@@ -20,7 +22,7 @@ import (
 //   - gamma: γ, the decay of the old Fisher in online mode.
 var ewcDefaults = map[string]string{
 	"lambda":         "100",
-	"lambda_grid":    "1,10,100,1000,10000",
+	"lambda_grid":    "0,1,10,100,1000,10000,100000",
 	"fisher_samples": "200",
 	"online":         "false",
 	"gamma":          "1",
@@ -31,13 +33,18 @@ var ewcDefaults = map[string]string{
 // stores θ* (a copy of the parameters); while learning later tasks it
 // adds (λ/2)·Σ_i F_i·(θ_i − θ*_i)² to the loss, summed over the anchors.
 //
-// The Fisher is the empirical Fisher: the squared gradient of each
-// sampled row's loss at its observed label (or observed tokens), one
-// batch-of-one ForwardBackward per row, averaged over the rows. For
-// classification that is exactly (∂ log p(y|x)/∂θ)²; for a language
-// modelling row the loss is the row's mean token cross-entropy, so its
-// gradient is the per-row log-likelihood's divided by the row's target
-// count (a constant scale that λ's tuning absorbs).
+// The Fisher is the empirical Fisher of each sampled row's log-likelihood
+// log p(row) = Σ_targets log p(target | context): the squared gradient of
+// the row's SUMMED negative log-likelihood at its observed label or
+// tokens, averaged over the rows (see Fisher). For classification a row
+// has one target, so that is exactly (∂ log p(y|x)/∂θ)²; for a language
+// modelling row of T targets it is T² times the square of the gradient of
+// the mean token loss that the training step sees.
+//
+// The penalty is added to a loss that is a mean over tokens, so λ sets
+// how many tokens' worth of loss a unit of the row-level penalty weighs;
+// the harness tunes it (lambda_grid). EndTask logs the mean penalty of the
+// task's steps beside the training loss, to read that balance.
 //
 // Memory: without online mode EWC keeps two parameter-sized buffers per
 // past task (F and θ*); online mode keeps two in all.
@@ -49,6 +56,10 @@ type ewc struct {
 	gamma   float64
 
 	anchors []ewcAnchor
+
+	// The penalty of the current task's steps, for EndTask's log line.
+	penSum   float64
+	penSteps int
 }
 
 type ewcAnchor struct {
@@ -65,20 +76,31 @@ func init() {
 		Role:     RoleEWC,
 		Baseline: "naive",
 		New: func(cfg Config) (Method, error) {
-			s := Parse(cfg, ewcDefaults)
-			e := &ewc{
-				lambda:  s.Float("lambda", 0, math.Inf(1)),
-				samples: s.Int("fisher_samples", 1, math.MaxInt32),
-				online:  s.Bool("online"),
-				gamma:   s.Float("gamma", 0, 1),
-			}
-			s.Floats("lambda_grid", 0, math.Inf(1))
-			if err := s.Err(); err != nil {
-				return nil, err
-			}
-			return e, nil
+			return newEWC(cfg, ewcDefaults)
 		},
 	})
+}
+
+// newEWC parses cfg against defaults (ewcDefaults, or a variant's).
+func newEWC(cfg Config, defaults map[string]string) (*ewc, error) {
+	s := Parse(cfg, defaults)
+	e := &ewc{
+		lambda:  s.Float("lambda", 0, math.Inf(1)),
+		samples: s.Int("fisher_samples", 1, math.MaxInt32),
+		online:  s.Bool("online"),
+		gamma:   s.Float("gamma", 0, 1),
+	}
+	s.Floats("lambda_grid", 0, math.Inf(1))
+	if err := s.Err(); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// BeginTask starts the task's penalty tally.
+func (e *ewc) BeginTask(*Env, TaskData) error {
+	e.penSum, e.penSteps = 0, 0
+	return nil
 }
 
 // EndTask estimates the task's Fisher and stores the anchor.
@@ -87,7 +109,7 @@ func (e *ewc) EndTask(env *Env, t TaskData) error {
 	if err != nil {
 		return fmt.Errorf("ewc: sampling %d rows of task %d (%s) for the Fisher: %w", e.samples, t.Index(), t.Name(), err)
 	}
-	f, err := Fisher(env.Model, withTask(b, t.Index()))
+	f, loss, err := fisher(env.Model, withTask(b, t.Index()))
 	if err != nil {
 		return fmt.Errorf("ewc: Fisher of task %d (%s): %w", t.Index(), t.Name(), err)
 	}
@@ -105,7 +127,14 @@ func (e *ewc) EndTask(env *Env, t TaskData) error {
 	for _, v := range f.Data {
 		sum += float64(v)
 	}
-	env.Logf("ewc: task %d (%s): Fisher from %d rows, mean %.3g, %d anchor(s)", t.Index(), t.Name(), b.B, sum/float64(len(f.Data)), len(e.anchors))
+	pen := "no penalty (no anchor yet, or λ = 0)"
+	if e.penSteps > 0 {
+		mean := e.penSum / float64(e.penSteps)
+		pen = fmt.Sprintf("mean penalty %.3g (λ × %.3g) over %d steps, %.3g× the token loss at the task's end",
+			mean, mean/e.lambda, e.penSteps, mean/loss)
+	}
+	env.Logf("ewc: task %d (%s): %s (loss %.4f); Fisher from %d rows, mean %.3g, %d anchor(s)",
+		t.Index(), t.Name(), pen, loss, b.B, sum/float64(len(f.Data)), len(e.anchors))
 	return nil
 }
 
@@ -127,31 +156,72 @@ func (e *ewc) AddPenalty(env *Env) float64 {
 			pen += float64(fd) * float64(d)
 		}
 	}
-	return e.lambda / 2 * pen
+	pen *= e.lambda / 2
+	e.penSum += pen
+	e.penSteps++
+	return pen
 }
 
 // Fisher returns the diagonal empirical Fisher of model on the rows of
-// b: the mean over rows of the squared gradient of the row's loss, each
-// from a clean batch-of-one ForwardBackward (row weights ignored). It
-// overwrites model.Grads.
+// b: the mean over rows of the squared gradient of the row's summed
+// negative log-likelihood −Σ_targets log p(target), each from a clean
+// batch-of-one ForwardBackward (row weights ignored). ForwardBackward
+// gives the gradient of the row's MEAN loss over its targets, so each
+// row's gradient is multiplied by its number of targets (Targets ≥ 0, as
+// the models count them: every labelled position of a next-token or
+// masked row, one per labelled classification row) before squaring. A
+// row without targets has log-likelihood 0 and adds 0. It overwrites
+// model.Grads.
 func Fisher(model models.Model, b *models.Batch) (*models.Params, error) {
+	f, _, err := fisher(model, b)
+	return f, err
+}
+
+// fisher is Fisher, also returning the mean over the rows with targets
+// of each row's mean token loss (the training loss's scale).
+func fisher(model models.Model, b *models.Batch) (*models.Params, float64, error) {
 	if b.B <= 0 {
-		return nil, fmt.Errorf("fisher: empty batch")
+		return nil, 0, fmt.Errorf("fisher: empty batch")
 	}
 	f := model.Grads().Like()
+	var loss float64
+	var rows int
 	for r := 0; r < b.B; r++ {
 		row := Row(b, r, 0)
 		row.Weights = nil
-		if _, err := model.ForwardBackward(row, models.ForwardOptions{}); err != nil {
-			return nil, fmt.Errorf("fisher: row %d: %w", r, err)
+		n := rowTargets(row)
+		if n == 0 {
+			continue
 		}
+		l, err := model.ForwardBackward(row, models.ForwardOptions{})
+		if err != nil {
+			return nil, 0, fmt.Errorf("fisher: row %d: %w", r, err)
+		}
+		loss += l
+		rows++
+		n2 := float32(n) * float32(n)
 		for i, v := range model.Grads().Data {
-			f.Data[i] += v * v
+			f.Data[i] += n2 * v * v
 		}
 	}
 	inv := 1 / float32(b.B)
 	for i := range f.Data {
 		f.Data[i] *= inv
 	}
-	return f, nil
+	if rows > 0 {
+		loss /= float64(rows)
+	}
+	return f, loss, nil
+}
+
+// rowTargets counts the targets of a one-row batch as the models do:
+// the entries of Targets that are ≥ 0 (−1 marks an ignored position).
+func rowTargets(row *models.Batch) int {
+	n := 0
+	for _, t := range row.Targets {
+		if t >= 0 {
+			n++
+		}
+	}
+	return n
 }

@@ -3,6 +3,7 @@ package methods
 import (
 	"math"
 	"math/rand/v2"
+	"sort"
 	"testing"
 
 	"github.com/sleepbench/sleepbench/models"
@@ -61,6 +62,101 @@ func TestFisherByHand(t *testing.T) {
 		}
 		if math.Abs(float64(gotB[k])-wantB[k]) > 1e-6 {
 			t.Errorf("F[b%d] = %.7f, by hand %.7f", k, gotB[k], wantB[k])
+		}
+	}
+}
+
+// TestFisherSummedTokens checks that the Fisher of token rows is the
+// squared gradient of each row's SUMMED negative log-likelihood, not of
+// its mean token loss: on tiny Transformers (a decoder on next-token rows,
+// an encoder on masked rows), F_i is compared with the mean over rows of
+// (∂/∂θ_i Σ_targets −log p)², where each row's summed NLL is Evaluate's
+// LossSum and its derivative a central difference. Row 1 of each batch
+// ignores some positions (−1 targets, padding after Lengths), so that
+// the rows' target counts differ and the scaling must be per row.
+func TestFisherSummedTokens(t *testing.T) {
+	const T, V = 6, 11
+	for _, c := range []struct {
+		arch    models.Arch
+		obj     models.Objective
+		targets []int32 // two rows of T; −1 = ignored
+		lengths []int
+	}{
+		{models.Decoder, models.NextToken,
+			[]int32{3, 7, 1, 9, 4, 2 /* row 1: 3 targets */, 5, -1, 8, 6, -1, -1}, []int{6, 4}},
+		{models.Encoder, models.Masked,
+			[]int32{-1, 2, -1, 10, 4, -1 /* row 1: 2 targets */, 6, -1, -1, 3, -1, -1}, []int{6, 5}},
+	} {
+		cfg := models.Config{Name: "tiny", Arch: c.arch, Layers: 1, DModel: 8, Heads: 2, DFF: 12, Ctx: T, Vocab: V}
+		if c.arch == models.Encoder {
+			cfg.TypeVocab = 2
+		}
+		model, err := models.NewTransformer(cfg, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(3, 3))
+		p := model.Params().Data
+		for i := range p {
+			p[i] += float32(0.3 * rng.NormFloat64())
+		}
+		b := &models.Batch{Objective: c.obj, B: 2, T: T, Inputs: []int32{1, 3, 7, 1, 9, 4, 2, 5, 0, 8, 6, 0},
+			Targets: c.targets, Lengths: c.lengths, Weights: []float32{3, 0.5}}
+		f, err := Fisher(model, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The row's summed NLL at θ_i + s (clean forward, float64 sums).
+		nll := func(r, i int, s float32) float64 {
+			old := p[i]
+			p[i] = old + s
+			sc, err := model.Evaluate(Row(b, r, 0))
+			p[i] = old
+			if err != nil {
+				t.Fatal(err)
+			}
+			return sc.LossSum
+		}
+		// Check the 12 largest entries (where a float32 central difference
+		// is accurate), and that the gradient of the mean loss would have
+		// been too small by the row's target count.
+		idx := make([]int, len(f.Data))
+		for i := range idx {
+			idx[i] = i
+		}
+		sort.Slice(idx, func(a, b int) bool { return f.Data[idx[a]] > f.Data[idx[b]] })
+		const h = 1e-2
+		for _, i := range idx[:12] {
+			var want float64
+			for r := 0; r < 2; r++ {
+				g := (nll(r, i, h) - nll(r, i, -h)) / (2 * h)
+				want += g * g / 2
+			}
+			if got := float64(f.Data[i]); math.Abs(got-want) > 2e-2*want {
+				t.Errorf("%v: F[%d] = %.6g, by central differences of the summed NLL %.6g", c.arch, i, got, want)
+			}
+		}
+		// Mean-loss Fisher of the same rows, by hand from ForwardBackward:
+		// each row's term is smaller by its target count squared.
+		counts := []float32{0, 0}
+		for n, y := range c.targets {
+			if y >= 0 {
+				counts[n/T]++
+			}
+		}
+		i := idx[0]
+		var perToken float64
+		for r := 0; r < 2; r++ {
+			row := Row(b, r, 0)
+			row.Weights = nil
+			if _, err := model.ForwardBackward(row, models.ForwardOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			g := float64(counts[r] * model.Grads().Data[i])
+			perToken += g * g / 2
+		}
+		if got := float64(f.Data[i]); math.Abs(got-perToken) > 1e-5*perToken {
+			t.Errorf("%v: F[%d] = %.6g, want mean over rows of (count × mean-loss gradient)² = %.6g (counts %v)", c.arch, i, got, perToken, counts)
 		}
 	}
 }

@@ -70,6 +70,13 @@ type Method interface {
 	EndTask(env *Env, t TaskData) error
 }
 
+// Reporter is implemented by a method that reports figures of its own
+// after each period (EndTask), such as what its sleep did; the harness
+// stores them in the run record beside the period's other figures.
+type Reporter interface {
+	Report() map[string]float64
+}
+
 // Base implements every hook as a no-op; embed it and override the hooks
 // a method needs.
 type Base struct{}

@@ -21,8 +21,9 @@ type sleepSpec struct {
 	rows  int     // rows per step (env.Cfg.BatchSize)
 
 	// Priority sampling: p_i = max(0, loss_now_i − loss_stored_i) + eps,
-	// importance weights (N·P(i))^−beta / max; loss_now re-scored at the
-	// start and every refresh steps (0: only at the start).
+	// importance weights (N·P(i))^−beta divided by their mean within each
+	// batch; loss_now re-scored at the start and every refresh steps (0:
+	// only at the start).
 	prioritized bool
 	eps, beta   float64
 	refresh     int
@@ -44,6 +45,30 @@ type sleepStats struct {
 	embed, attn    []float64 // noise std passed at each step
 	lossSum        float64   // Σ of the steps' batch losses
 	forgotten      int       // rows whose loss rose since storage, at the start
+	// Σ and count of the importance weights drawn, before each batch's
+	// normalisation to mean 1.
+	rawWeightSum float64
+	rawWeights   int
+}
+
+// noisy counts the steps whose embedding or attention noise was above 0.
+func (st sleepStats) noisy() int {
+	n := 0
+	for i := range st.embed {
+		if st.embed[i] > 0 || st.attn[i] > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// meanRawWeight is the mean importance weight drawn before the per-batch
+// normalisation; 1 when no step was weighted (uniform or reverse replay).
+func (st sleepStats) meanRawWeight() float64 {
+	if st.rawWeights == 0 {
+		return 1
+	}
+	return st.rawWeightSum / float64(st.rawWeights)
 }
 
 // reverseCycle says whether cycle c replays newest → oldest: when
@@ -117,11 +142,13 @@ func runSleep(env *Env, mem *memory, sp sleepSpec) (sleepStats, error) {
 			}
 			st.reverse++
 		case sp.prioritized:
-			idx, w := pri.draw(env.RNG, sp.rows)
+			idx, w, raw := pri.draw(env.RNG, sp.rows)
 			if b, err = mem.batch(idx); err != nil {
 				return st, err
 			}
 			b.Weights = w
+			st.rawWeightSum += raw
+			st.rawWeights += len(w)
 		default:
 			if b, err = mem.batch(mem.drawAny(env.RNG, sp.rows)); err != nil {
 				return st, err
@@ -250,15 +277,21 @@ func newPriorities(mem *memory, now []float64, eps, beta float64) (*priorities, 
 }
 
 // draw returns n buffer rows of one shape drawn with replacement by
-// priority, and their importance weights.
-func (pr *priorities) draw(rng *rand.Rand, n int) ([]int, []float32) {
+// priority, their importance weights divided by the batch's mean weight
+// (so that the weights average 1 and a prioritised step is as large as
+// a uniform one), and the sum of the weights before that division.
+func (pr *priorities) draw(rng *rand.Rand, n int) (idx []int, w []float32, rawSum float64) {
 	g := pr.mass.Draw(rng)
-	idx := make([]int, n)
-	w := make([]float32, n)
+	idx = make([]int, n)
 	for k := range idx {
 		i := pr.groups[g][pr.samplers[g].Draw(rng)]
 		idx[k] = i
-		w[k] = float32(pr.weights[i])
+		rawSum += pr.weights[i]
 	}
-	return idx, w
+	w = make([]float32, n)
+	mean := rawSum / float64(n)
+	for k, i := range idx {
+		w[k] = float32(pr.weights[i] / mean)
+	}
+	return idx, w, rawSum
 }

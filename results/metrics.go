@@ -129,6 +129,11 @@ type Rel struct {
 	Defined, Excluded int
 }
 
+// MinRelGain is the least gain of a task's accuracy over its level before
+// training (peak − b, a fraction: 0.01 = one percentage point) for which
+// RelativeForgetting is defined.
+const MinRelGain = 0.01
+
 // RelativeForgetting computes the paper-layout relative forgetting of
 // each task: (peak_j − final_j) / (peak_j − b_j) × 100, where b_j =
 // R[0][j], final is the last row of R (the next-day row when present),
@@ -137,9 +142,10 @@ type Rel struct {
 // training; above 100% means below it.
 //
 // A task's value is undefined (NaN, with a reason in Why, and left out
-// of Mean) when peak_j ≤ b_j — the task was never learned above its
-// initial level, so there is nothing to forget — and for the last task
-// when R has no next-day row, since no learning came after it.
+// of Mean) when peak_j − b_j < MinRelGain — the task was never learned
+// clearly above its initial level, so a ratio with that gain as its
+// denominator would measure noise — and for the last task when R has no
+// next-day row, since no learning came after it.
 func RelativeForgetting(R [][]float64) (Rel, error) {
 	T, final, err := shape(R)
 	if err != nil {
@@ -157,9 +163,9 @@ func RelativeForgetting(R [][]float64) (Rel, error) {
 		case final == c+1:
 			rel.Tasks[c] = math.NaN()
 			rel.Why[c] = fmt.Sprintf("task %d: no learning after it (no next-day row)", c+1)
-		case peak <= b:
+		case peak-b < MinRelGain:
 			rel.Tasks[c] = math.NaN()
-			rel.Why[c] = fmt.Sprintf("task %d: never learned above its initial level (peak %.4g ≤ initial %.4g)", c+1, peak, b)
+			rel.Why[c] = fmt.Sprintf("task %d: gain over its initial level %.4g below the minimum %.4g (peak %.4g, initial %.4g)", c+1, peak-b, MinRelGain, peak, b)
 		default:
 			rel.Tasks[c] = (peak - R[final][c]) / (peak - b) * 100
 			s += rel.Tasks[c]
@@ -197,4 +203,76 @@ func Improvement(sleep, noSleep float64) (float64, error) {
 		return undefined("improvement over a no-sleep value of 0")
 	}
 	return (sleep - noSleep) / noSleep * 100, nil
+}
+
+// The same metrics on held-out loss L (nats per target, laid out as R:
+// L[i][j] is the loss on task j after training task i). Loss falls as a
+// task is learned and rises as it is forgotten, and stays informative
+// where accuracy sits near the level of the most frequent token.
+
+// LossForgetting is forgetting in nats per target: for each task j, the
+// rise of its loss from the lowest it reached once learned to the last
+// row of L, L[final][j] − min_{l ∈ [j, final−1]} L[l][j] (rows 1-based
+// as above; final is the next-day row when present). When last is false
+// only rows 0..T are used (Chaudhry's definition on loss, for tasks
+// j < T); when true, the last row of L, so that with a next-day row every
+// task, the last included, has learning after it. Positive values are
+// forgetting. It returns the per-task values (NaN where undefined) and
+// their mean over the defined tasks.
+func LossForgetting(L [][]float64, last bool) (perTask []float64, mean float64, err error) {
+	T, final, err := shape(L)
+	if err != nil {
+		return nil, math.NaN(), err
+	}
+	if !last {
+		final = T
+	}
+	perTask = make([]float64, T)
+	s, n := 0.0, 0
+	for c := range T {
+		if c+1 >= final { // no learning after task c+1
+			perTask[c] = math.NaN()
+			continue
+		}
+		low := math.Inf(1)
+		for l := c + 1; l < final; l++ {
+			low = math.Min(low, L[l][c])
+		}
+		perTask[c] = L[final][c] - low
+		s += perTask[c]
+		n++
+	}
+	if n == 0 {
+		m, err := undefined("loss forgetting needs a task with learning after it")
+		return perTask, m, err
+	}
+	return perTask, s / float64(n), nil
+}
+
+// LossBWT is backward transfer in nats per target, signed like BWT (a
+// negative value is forgetting): (1/(T−1)) Σ_{i<T} (L[i][i] − L[T][i]).
+func LossBWT(L [][]float64) (float64, error) {
+	T, _, err := shape(L)
+	if err != nil {
+		return math.NaN(), err
+	}
+	if T < 2 {
+		return undefined("BWT needs at least 2 tasks, have %d", T)
+	}
+	s := 0.0
+	for i := 1; i < T; i++ {
+		s += L[i][i-1] - L[T][i-1]
+	}
+	return s / float64(T-1), nil
+}
+
+// LossRetention is retention as a perplexity ratio, in percent: the
+// base task's perplexity at day 0 over that at the last day, × 100,
+// exp(loss[0] − loss[last]) × 100. 100 = nothing lost; lower = the
+// base task became harder to predict.
+func LossRetention(loss []float64) (float64, error) {
+	if len(loss) < 2 {
+		return math.NaN(), fmt.Errorf("retention needs day 0 and a later day, have %d days", len(loss))
+	}
+	return math.Exp(loss[0]-loss[len(loss)-1]) * 100, nil
 }

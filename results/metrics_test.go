@@ -220,3 +220,56 @@ func TestRetentionAndImprovement(t *testing.T) {
 		t.Errorf("Improvement over 0 = %v, %v; want undefined", v, err)
 	}
 }
+
+// TestLossMetricsByHand checks the loss metrics on a matrix computed by
+// hand: two tasks and a next-day row.
+func TestLossMetricsByHand(t *testing.T) {
+	L := [][]float64{
+		{5.0, 6.0}, // before training
+		{3.0, 5.5}, // after task 1
+		{3.8, 4.0}, // after task 2
+		{4.1, 4.6}, // after the next day
+	}
+	// Rows 0..T: task 1 rose from its low 3.0 (row 1) to 3.8 (row 2):
+	// forgetting 0.8; task 2 has nothing after it within rows 0..T.
+	per, mean, err := LossForgetting(L, false)
+	if err != nil || math.Abs(per[0]-0.8) > 1e-12 || !math.IsNaN(per[1]) || math.Abs(mean-0.8) > 1e-12 {
+		t.Errorf("rows 0..T: %v %v %v, want [0.8 NaN] 0.8", per, mean, err)
+	}
+	// Last row (next day): task 1 4.1 − min(3.0, 3.8) = 1.1; task 2
+	// 4.6 − 4.0 = 0.6; mean 0.85.
+	per, mean, err = LossForgetting(L, true)
+	if err != nil || math.Abs(per[0]-1.1) > 1e-12 || math.Abs(per[1]-0.6) > 1e-12 || math.Abs(mean-0.85) > 1e-12 {
+		t.Errorf("last row: %v %v %v, want [1.1 0.6] 0.85", per, mean, err)
+	}
+	// BWT: (L[1][0] − L[2][0]) / 1 = 3.0 − 3.8 = −0.8.
+	if b, err := LossBWT(L); err != nil || math.Abs(b+0.8) > 1e-12 {
+		t.Errorf("LossBWT %v %v, want -0.8", b, err)
+	}
+	// One task and no next day: nothing after it.
+	if _, m, err := LossForgetting([][]float64{{5}, {3}}, true); !errors.Is(err, ErrUndefined) || !math.IsNaN(m) {
+		t.Errorf("single task: %v %v, want undefined", m, err)
+	}
+	// Perplexity ratio: exp(2.0 − 2.5) × 100 = 60.653066.
+	if r, err := LossRetention([]float64{2.0, 2.2, 2.5}); err != nil || math.Abs(r-60.65306597) > 1e-6 {
+		t.Errorf("LossRetention %v %v, want 60.653066", r, err)
+	}
+}
+
+// A gain below MinRelGain leaves relative forgetting undefined.
+func TestRelativeForgettingMinGain(t *testing.T) {
+	R := [][]float64{
+		{0.100, 0.20},
+		{0.105, 0.20}, // task 1 gained 0.5 points: below the minimum
+		{0.100, 0.30},
+		{0.100, 0.25},
+	}
+	rel, err := RelativeForgetting(R)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Task 2: (0.30 − 0.25) / (0.30 − 0.20) × 100 = 50.
+	if !math.IsNaN(rel.Tasks[0]) || math.Abs(rel.Tasks[1]-50) > 1e-9 || rel.Excluded != 1 {
+		t.Errorf("rel %+v, want [NaN 50] with 1 excluded", rel)
+	}
+}

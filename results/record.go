@@ -38,11 +38,22 @@ type Run struct {
 	Loss [][]float64 `json:"loss,omitempty"`
 	// NextDay is true when R has the extra row T+1.
 	NextDay bool `json:"next_day"`
-	// Days (dormancy): accuracy on the base task at day 0..30.
+	// Days (dormancy): accuracy on the base task at day 0..30. Day 0 is
+	// measured right after the base task's wake training, before any
+	// sleep, for every method alike.
 	Days []float64 `json:"days,omitempty"`
+	// DaysLoss mirrors Days with the held-out loss (nats per target).
+	DaysLoss []float64 `json:"days_loss,omitempty"`
+	// Periods has one entry per training period (task, next day,
+	// dormancy day), in order: what the wake steps and the method's
+	// extra steps (sleep) did.
+	Periods []PeriodStats `json:"periods,omitempty"`
 	// Compression: accuracy on each task of the final model after each
 	// transform ("none", "prune30", "int4"), in task order.
 	Compression map[string][]float64 `json:"compression,omitempty"`
+	// CompressionShare is, per transform, the fraction of all parameters
+	// in the tensors it changes.
+	CompressionShare map[string]float64 `json:"compression_share,omitempty"`
 	// Config holds every setting of the run, as written beside it.
 	Config map[string]string `json:"config"`
 	// Cost of the run.
@@ -50,6 +61,28 @@ type Run struct {
 	Tokens       int64   `json:"tokens"`
 	WallSeconds  float64 `json:"wall_seconds"`
 	PeakMemBytes uint64  `json:"peak_mem_bytes"`
+}
+
+// PeriodStats is what one training period did, for checking that a
+// method ran as documented (its penalty was not 0, its nights slept).
+type PeriodStats struct {
+	Label string `json:"label"`
+	// WakeSteps and ExtraSteps count the period's wake steps and the
+	// steps the method took in its hooks (a sleep).
+	WakeSteps  int `json:"wake_steps"`
+	ExtraSteps int `json:"extra_steps"`
+	// WakeLoss is the mean loss of the wake steps, Penalty the mean of
+	// the method's penalty over them (EWC's (λ/2)·Σ F·(θ−θ*)²).
+	WakeLoss float64 `json:"wake_loss"`
+	Penalty  float64 `json:"penalty"`
+	// WakeUpdate and ExtraUpdate are the mean norms ‖Δθ‖ of one
+	// optimiser step, wake and extra; 0 when there was none.
+	WakeUpdate  float64 `json:"wake_update_norm"`
+	ExtraUpdate float64 `json:"extra_update_norm"`
+	// Method holds the figures the method reports of itself after the
+	// period (AISP: sleep, reverse and noisy steps, the mean importance
+	// weight before normalisation).
+	Method map[string]float64 `json:"method,omitempty"`
 }
 
 // MethodInfo describes a run's method for the tables: its label and
@@ -94,6 +127,10 @@ const (
 	TransformNone    = "none"
 	TransformPrune30 = "prune30"
 	TransformINT4    = "int4"
+	// The same with the embedding tables (a decoder's tied LM head
+	// included).
+	TransformPrune30All = "prune30-all"
+	TransformINT4All    = "int4-all"
 )
 
 // NumTasks is the number of tasks (columns) of R, 0 when R is empty.
@@ -157,6 +194,9 @@ func (r *Run) Validate() error {
 	}
 	if r.Protocol == ProtocolDormancy && len(r.Days) < 2 {
 		return fmt.Errorf("dormancy run has %d days of accuracy, want at least 2 (day 0 and a last day)", len(r.Days))
+	}
+	if len(r.DaysLoss) > 0 && len(r.DaysLoss) != len(r.Days) {
+		return fmt.Errorf("days_loss has %d values for %d days", len(r.DaysLoss), len(r.Days))
 	}
 	if err := checkAccuracies("days", [][]float64{r.Days}, len(r.Days)); err != nil {
 		return err

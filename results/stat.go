@@ -59,20 +59,23 @@ func (s Stat) Defined() bool { return s.N > 0 && !math.IsNaN(s.Mean) }
 // without an interval, "n/a (n=0, 3 undefined)" when every value was
 // undefined, and "—" when there is no data. sign forces a leading + on
 // positive means.
-func (s Stat) Cell(sign bool) string {
+func (s Stat) Cell(sign bool) string { return s.CellPrec(sign, 1) }
+
+// CellPrec is Cell with prec decimals (nats need more than percentages).
+func (s Stat) CellPrec(sign bool, prec int) string {
 	if !s.Defined() {
 		if s.Undefined > 0 {
 			return fmt.Sprintf("n/a (%d undefined)", s.Undefined)
 		}
 		return "—"
 	}
-	f := "%.1f"
+	f := "%.*f"
 	if sign {
-		f = "%+.1f"
+		f = "%+.*f"
 	}
-	out := fmt.Sprintf(f, s.Mean)
+	out := fmt.Sprintf(f, prec, s.Mean)
 	if !math.IsNaN(s.CI) {
-		out += fmt.Sprintf(" ± %.1f", s.CI)
+		out += fmt.Sprintf(" ± %.*f", prec, s.CI)
 	}
 	out += fmt.Sprintf(" (n=%d", s.N)
 	if s.Undefined > 0 {

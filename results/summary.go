@@ -30,6 +30,11 @@ type Summary struct {
 	Tasks map[string][][]string `json:"tasks"`
 	// Entries has one entry per model × method, in table order.
 	Entries []Entry `json:"entries"`
+	// Comparisons pairs each method with its baseline, its
+	// compute-matched control and its parent on the ladder (MethodInfo),
+	// run by run; Verdicts are the paper's claims checked on them.
+	Comparisons []Paired  `json:"comparisons,omitempty"`
+	Verdicts    []Verdict `json:"verdicts,omitempty"`
 }
 
 // Entry is the aggregated metrics of one model × method. A Stat with no
@@ -56,6 +61,12 @@ type Entry struct {
 	// RelExcluded counts (run, task) relative-forgetting values that were
 	// undefined and left out of RelAvg.
 	RelExcluded int `json:"rel_forgetting_excluded"`
+	// The same on held-out loss, in nats per target: Chaudhry's F and
+	// BWT over rows 0..T, and the paper-layout average forgetting read at
+	// the last row (LossForgetting).
+	FLoss   Stat `json:"forgetting_loss"`
+	BWTLoss Stat `json:"bwt_loss"`
+	LossAvg Stat `json:"loss_forgetting_avg"`
 
 	// Dormancy protocol: retention %, and the paper's improvement of this
 	// method's retention over its baseline's (paired by seed and task
@@ -63,6 +74,11 @@ type Entry struct {
 	Retention   Stat `json:"retention"`
 	Improvement Stat `json:"retention_improvement"`
 	VsMatched   Stat `json:"retention_improvement_vs_matched"`
+	// Retention as a perplexity ratio (LossRetention), and the base
+	// task's accuracy (points) and loss on the last day.
+	RetentionLoss Stat `json:"retention_loss"`
+	LastDayAcc    Stat `json:"last_day_acc"`
+	LastDayLoss   Stat `json:"last_day_loss"`
 
 	// Compression: mean accuracy over the tasks before any transform,
 	// after pruning 30%, after INT4, and the drops (before − after).
@@ -71,6 +87,13 @@ type Entry struct {
 	CompINT4    Stat `json:"compression_int4"`
 	DropPrune30 Stat `json:"compression_drop_prune30"`
 	DropINT4    Stat `json:"compression_drop_int4"`
+	// The same with the embeddings included, and the share of all
+	// parameters that the matrices-only and the embeddings-included
+	// transforms touch (%).
+	DropPruneAll Stat `json:"compression_drop_prune30_all"`
+	DropINT4All  Stat `json:"compression_drop_int4_all"`
+	ShareMatrix  Stat `json:"compression_share_matrices"`
+	ShareAll     Stat `json:"compression_share_all"`
 }
 
 // Name is "model/method".
@@ -101,7 +124,10 @@ func Metrics() []Metric {
 		{"rel_forgetting_task1", "task-1 relative forgetting", "forgetting", false, func(e *Entry) Stat { return e.RelFirst }},
 		{"rel_forgetting_last_task", "last-task relative forgetting", "forgetting", false, func(e *Entry) Stat { return e.RelLast }},
 		{"rel_forgetting_avg", "average relative forgetting", "forgetting", false, func(e *Entry) Stat { return e.RelAvg }},
+		{"forgetting_loss", "forgetting F (nats)", "loss", false, func(e *Entry) Stat { return e.FLoss }},
+		{"loss_forgetting_avg", "average forgetting after the next day (nats)", "loss", false, func(e *Entry) Stat { return e.LossAvg }},
 		{"retention", "retention", "retention", true, func(e *Entry) Stat { return e.Retention }},
+		{"retention_loss", "retention (perplexity ratio)", "retention", true, func(e *Entry) Stat { return e.RetentionLoss }},
 		{"retention_improvement", "retention improvement", "improvement", true, func(e *Entry) Stat { return e.Improvement }},
 		{"retention_improvement_vs_matched", "retention improvement over replay-matched", "improvement", true, func(e *Entry) Stat { return e.VsMatched }},
 		{"compression_before", "accuracy before compression", "acc", true, func(e *Entry) Stat { return e.CompBefore }},
@@ -117,8 +143,12 @@ type samples struct {
 	acc, f, bwt, fwt, relFirst, relLast      []float64
 	relAvg                                   []float64
 	relExcluded                              int
+	fLoss, bwtLoss, lossAvg                  []float64
 	retention, improvement, vsMatched        []float64
+	retentionLoss, lastAcc, lastLoss         []float64
 	before, prune, int4, dropPrune, dropINT4 []float64
+	dropPruneAll, dropINT4All                []float64
+	shareMatrix, shareAll                    []float64
 }
 
 type key struct{ model, method string }
@@ -148,12 +178,8 @@ func Summarise(runs []*Run) *Summary {
 	seeds := map[uint64]bool{}
 	orders := map[string]map[string][]string{} // protocol → joined order → order
 	// Dormancy retention by model, method, seed and order, for pairing.
-	type pairKey struct {
-		model, method string
-		seed          uint64
-		order         string
-	}
 	retention := map[pairKey]float64{}
+	vals := pairedValues{}
 
 	for _, r := range runs {
 		profiles[r.Profile] = true
@@ -171,16 +197,30 @@ func Summarise(runs []*Run) *Summary {
 		g := get(r)
 		g.info = r.MethodInfo
 		g.runs++
+		pk := pairKey{r.Model, r.Method, r.Seed, order}
 		if r.Protocol == ProtocolSequence && len(r.R) > 0 {
 			g.addSequence(r.R)
+			vals.add(pk, "rel_forgetting_avg", last(g.relAvg))
+		}
+		if r.Protocol == ProtocolSequence && len(r.Loss) > 0 {
+			g.addSequenceLoss(r.Loss)
+			vals.add(pk, "loss_forgetting_avg", last(g.lossAvg))
 		}
 		if r.Protocol == ProtocolDormancy && len(r.Days) > 0 {
 			v, _ := Retention(r.Days)
 			g.retention = append(g.retention, v)
-			retention[pairKey{r.Model, r.Method, r.Seed, order}] = v
+			g.lastAcc = append(g.lastAcc, r.Days[len(r.Days)-1]*100)
+			retention[pk] = v
+			vals.add(pk, "retention", v)
+		}
+		if r.Protocol == ProtocolDormancy && len(r.DaysLoss) > 0 {
+			v, _ := LossRetention(r.DaysLoss)
+			g.retentionLoss = append(g.retentionLoss, v)
+			g.lastLoss = append(g.lastLoss, r.DaysLoss[len(r.DaysLoss)-1])
+			vals.add(pk, "retention_loss", v)
 		}
 		if len(r.Compression) > 0 {
-			g.addCompression(r.Compression)
+			g.addCompression(r.Compression, r.CompressionShare)
 		}
 	}
 	// Improvements, paired by model, seed and task order.
@@ -221,7 +261,27 @@ func Summarise(runs []*Run) *Summary {
 		s.Entries = append(s.Entries, g.entry(k))
 	}
 	sort.Slice(s.Entries, func(i, j int) bool { return entryLess(&s.Entries[i], &s.Entries[j]) })
+	s.Comparisons = vals.comparisons(s.Entries)
+	s.Verdicts = verdicts(s, vals)
 	return s
+}
+
+// last is the last element of xs, NaN when empty.
+func last(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	return xs[len(xs)-1]
+}
+
+// addSequenceLoss adds one sequence run's loss-matrix metrics.
+func (g *samples) addSequenceLoss(L [][]float64) {
+	_, f, _ := LossForgetting(L, false)
+	bwt, _ := LossBWT(L)
+	_, avg, _ := LossForgetting(L, true)
+	g.fLoss = append(g.fLoss, f)
+	g.bwtLoss = append(g.bwtLoss, bwt)
+	g.lossAvg = append(g.lossAvg, avg)
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -259,7 +319,7 @@ func (g *samples) addSequence(R [][]float64) {
 
 // addCompression adds one run's compression figures: the mean over
 // tasks of each transform's accuracy, and the drops from "none".
-func (g *samples) addCompression(c map[string][]float64) {
+func (g *samples) addCompression(c map[string][]float64, share map[string]float64) {
 	mean := func(name string) float64 {
 		xs, ok := c[name]
 		if !ok || len(xs) == 0 {
@@ -277,6 +337,16 @@ func (g *samples) addCompression(c map[string][]float64) {
 	g.int4 = append(g.int4, int4)
 	g.dropPrune = append(g.dropPrune, before-prune)
 	g.dropINT4 = append(g.dropINT4, before-int4)
+	g.dropPruneAll = append(g.dropPruneAll, before-mean(TransformPrune30All))
+	g.dropINT4All = append(g.dropINT4All, before-mean(TransformINT4All))
+	pct := func(name string) float64 {
+		if v, ok := share[name]; ok {
+			return v * 100
+		}
+		return math.NaN()
+	}
+	g.shareMatrix = append(g.shareMatrix, pct(TransformPrune30))
+	g.shareAll = append(g.shareAll, pct(TransformPrune30All))
 }
 
 func (g *samples) entry(k key) Entry {
@@ -285,9 +355,13 @@ func (g *samples) entry(k key) Entry {
 		ACC: Aggregate(g.acc), F: Aggregate(g.f), BWT: Aggregate(g.bwt), FWT: Aggregate(g.fwt),
 		RelFirst: Aggregate(g.relFirst), RelLast: Aggregate(g.relLast), RelAvg: Aggregate(g.relAvg),
 		RelExcluded: g.relExcluded,
-		Retention:   Aggregate(g.retention), Improvement: Aggregate(g.improvement), VsMatched: Aggregate(g.vsMatched),
+		FLoss:       Aggregate(g.fLoss), BWTLoss: Aggregate(g.bwtLoss), LossAvg: Aggregate(g.lossAvg),
+		Retention: Aggregate(g.retention), Improvement: Aggregate(g.improvement), VsMatched: Aggregate(g.vsMatched),
+		RetentionLoss: Aggregate(g.retentionLoss), LastDayAcc: Aggregate(g.lastAcc), LastDayLoss: Aggregate(g.lastLoss),
 		CompBefore: Aggregate(g.before), CompPrune30: Aggregate(g.prune), CompINT4: Aggregate(g.int4),
 		DropPrune30: Aggregate(g.dropPrune), DropINT4: Aggregate(g.dropINT4),
+		DropPruneAll: Aggregate(g.dropPruneAll), DropINT4All: Aggregate(g.dropINT4All),
+		ShareMatrix: Aggregate(g.shareMatrix), ShareAll: Aggregate(g.shareAll),
 	}
 }
 

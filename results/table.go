@@ -26,15 +26,16 @@ func CheckFormat(format string) error {
 	return nil
 }
 
-// Render writes the four tables — retention, forgetting, the standard
-// continual-learning table and compression — in format "text" (for a
+// Render writes the tables — retention, forgetting, the standard
+// continual-learning table, compression, the paired comparisons and the
+// verdict on each of the paper's claims — in format "text" (for a
 // terminal) or "markdown".
 func Render(w io.Writer, s *Summary, format string) error {
 	if err := CheckFormat(format); err != nil {
 		return err
 	}
 	for _, t := range []func(io.Writer, *Summary, string) error{
-		RetentionTable, ForgettingTable, StandardTable, CompressionTable,
+		RetentionTable, ForgettingTable, StandardTable, CompressionTable, PairedTable, VerdictTable,
 	} {
 		if err := t(w, s, format); err != nil {
 			return err
@@ -152,6 +153,14 @@ func cell(e *Entry, get func(*Entry) Stat, sign bool) string {
 	return get(e).Cell(sign)
 }
 
+// cellPrec is cell with prec decimals, unsigned.
+func cellPrec(e *Entry, get func(*Entry) Stat, prec int) string {
+	if e == nil {
+		return "—"
+	}
+	return get(e).CellPrec(false, prec)
+}
+
 // RetentionTable writes table 1, the paper's retention table, from the
 // dormancy runs: one row per model (BERT, GPT-2, Custom, then others);
 // retention of no-sleep (naive), sleep (aisp) and compute-matched replay
@@ -161,10 +170,12 @@ func RetentionTable(w io.Writer, s *Summary, format string) error {
 	t := &table{
 		title: "Table 1. Retention after the dormancy period (%)",
 		header: []string{"model", "no sleep (baseline)", "sleep (AISP)", "improvement",
-			"compute-matched replay", "sleep vs matched", "paper claims"},
+			"compute-matched replay", "sleep vs matched",
+			"perplexity ratio: no sleep / sleep / matched", "last day, sleep: accuracy, loss", "paper claims"},
 		empty: "No dormancy runs.",
 		notes: []string{
 			"Retention = accuracy on the base task at the last day ÷ at day 0 × 100. Improvement = (sleep − no sleep) ÷ no sleep × 100, per seed, then averaged.",
+			"Day 0 is scored after the base task's wake training and before any sleep, the same point for every method. Perplexity ratio = perplexity at day 0 ÷ at the last day × 100 (100 = nothing lost).",
 			"Cells: mean ± 95% interval (n = runs). The paper's claims are unverified; they are shown, not used.",
 		},
 	}
@@ -186,6 +197,11 @@ func RetentionTable(w io.Writer, s *Summary, format string) error {
 				cell(aisp, func(e *Entry) Stat { return e.Improvement }, true),
 				cell(matched, func(e *Entry) Stat { return e.Retention }, false),
 				cell(aisp, func(e *Entry) Stat { return e.VsMatched }, true),
+				cell(naive, func(e *Entry) Stat { return e.RetentionLoss }, false) + " / " +
+					cell(aisp, func(e *Entry) Stat { return e.RetentionLoss }, false) + " / " +
+					cell(matched, func(e *Entry) Stat { return e.RetentionLoss }, false),
+				cell(aisp, func(e *Entry) Stat { return e.LastDayAcc }, false) + ", " +
+					cellPrec(aisp, func(e *Entry) Stat { return e.LastDayLoss }, 3),
 				fmt.Sprintf("improvement %+.0f%% (all models)", ClaimRetentionImprovement),
 			})
 		}
@@ -217,11 +233,12 @@ func ForgettingTable(w io.Writer, s *Summary, format string) error {
 	}
 	t := &table{
 		title:  "Table 2. Relative forgetting after the next-day period (%)",
-		header: []string{"model", "method", "task 1", last, "average", "undefined (run×task)", "paper claims (average)"},
+		header: []string{"model", "method", "task 1", last, "average", "undefined (run×task)", "average in loss (nats)", "paper claims (average)"},
 		empty:  "No sequence runs.",
 		notes: []string{
 			"Relative forgetting = (peak − final) ÷ (peak − before training) × 100, read at the last row (the next-day row when recorded): 0 = nothing lost, 100 = back to the untrained level.",
-			"Undefined (n/a) where a task never rose above its initial level, or for the last task when no next-day row was recorded; such values are left out of the averages and counted.",
+			fmt.Sprintf("Undefined (n/a) where a task's accuracy never rose %.0f point(s) above its initial level, or for the last task when no next-day row was recorded; such values are left out of the averages and counted.", MinRelGain*100),
+			"Average in loss = mean over tasks of the rise of the held-out loss (nats per token) from its lowest once learned to the last row; positive = forgotten.",
 			"Cells: mean ± 95% interval (n = runs). The paper's claims are unverified; they are shown, not used.",
 		},
 	}
@@ -236,7 +253,7 @@ func ForgettingTable(w io.Writer, s *Summary, format string) error {
 		t.rows = append(t.rows, []string{
 			modelLabel(e.Model), methodLabel(&e),
 			e.RelFirst.Cell(false), e.RelLast.Cell(false), e.RelAvg.Cell(false),
-			fmt.Sprint(e.RelExcluded), claim,
+			fmt.Sprint(e.RelExcluded), e.LossAvg.CellPrec(false, 3), claim,
 		})
 	}
 	return t.write(w, format)
@@ -248,10 +265,11 @@ func ForgettingTable(w io.Writer, s *Summary, format string) error {
 func StandardTable(w io.Writer, s *Summary, format string) error {
 	t := &table{
 		title:  "Table 3. Continual-learning metrics (percentage points)",
-		header: []string{"model", "method", "ACC", "F", "BWT", "FWT"},
+		header: []string{"model", "method", "ACC", "F", "BWT", "FWT", "F (nats)", "BWT (nats)"},
 		empty:  "No sequence runs.",
 		notes: []string{
 			"ACC, BWT, FWT and F (Chaudhry et al. 2018) over rows 0..T of the accuracy matrix (the next-day row is not used). Cells: mean ± 95% interval (n = runs).",
+			"F and BWT (nats): the same on held-out loss, in nats per token; F > 0 and BWT < 0 are forgetting.",
 		},
 	}
 	for _, e := range s.Entries {
@@ -261,6 +279,7 @@ func StandardTable(w io.Writer, s *Summary, format string) error {
 		t.rows = append(t.rows, []string{
 			modelLabel(e.Model), e.Method,
 			e.ACC.Cell(false), e.F.Cell(false), e.BWT.Cell(true), e.FWT.Cell(true),
+			e.FLoss.CellPrec(false, 3), e.BWTLoss.CellPrec(true, 3),
 		})
 	}
 	return t.write(w, format)
@@ -271,11 +290,13 @@ func StandardTable(w io.Writer, s *Summary, format string) error {
 // method.
 func CompressionTable(w io.Writer, s *Summary, format string) error {
 	t := &table{
-		title:  "Table 4. Compression robustness (accuracy, percentage points)",
-		header: []string{"model", "method", "before", "prune 30%", "INT4", "drop (prune 30%)", "drop (INT4)"},
-		empty:  "No compression results.",
+		title: "Table 4. Compression robustness (accuracy, percentage points)",
+		header: []string{"model", "method", "before", "prune 30%", "INT4", "drop (prune 30%)", "drop (INT4)",
+			"drop (prune 30%, with embeddings)", "drop (INT4, with embeddings)", "share of weights: matrices / with embeddings (%)"},
+		empty: "No compression results.",
 		notes: []string{
 			"Mean accuracy over tasks of the final model; drop = before − after. Cells: mean ± 95% interval (n = runs).",
+			"Prune 30% and INT4 change the weight matrices only; the 'with embeddings' columns also change the embedding tables (a decoder's tied LM head included). The share column says what fraction of all parameters each variant touches: pruning 30% of the matrices zeroes 0.3 × that share of the model.",
 		},
 	}
 	for _, e := range s.Entries {
@@ -286,6 +307,8 @@ func CompressionTable(w io.Writer, s *Summary, format string) error {
 			modelLabel(e.Model), e.Method,
 			e.CompBefore.Cell(false), e.CompPrune30.Cell(false), e.CompINT4.Cell(false),
 			e.DropPrune30.Cell(true), e.DropINT4.Cell(true),
+			e.DropPruneAll.Cell(true), e.DropINT4All.Cell(true),
+			e.ShareMatrix.Cell(false) + " / " + e.ShareAll.Cell(false),
 		})
 	}
 	return t.write(w, format)
@@ -303,4 +326,54 @@ func WriteTables(path string, s *Summary) error {
 		_, err := f.WriteString(b.String())
 		return err
 	})
+}
+
+// PairedTable writes table 5: each method against its baseline, its
+// compute-matched control and its parent on the ladder, as the mean of
+// the per-run paired differences (same model, seed and task order) with
+// its 95% interval.
+func PairedTable(w io.Writer, s *Summary, format string) error {
+	t := &table{
+		title:  "Table 5. Paired differences, method − the method it is compared with",
+		header: []string{"model", "method", "compared with", "why", "measure", "difference"},
+		empty:  "No paired runs.",
+		notes: []string{
+			"Each difference is taken run by run between runs of the same model, seed and task order, then averaged: mean ± 95% interval (n = pairs).",
+			"why: baseline (the method's gains), control (the compute-matched control: what the method adds beyond extra steps), ladder (the method one setting below it).",
+			"Forgetting: lower is better, so a negative difference means the method forgets less. Retention: higher is better.",
+		},
+	}
+	for _, c := range s.Comparisons {
+		m := lookupPaired(c.Metric)
+		t.rows = append(t.rows, []string{
+			modelLabel(c.Model), c.A, c.B, c.Kind, m.label + " (" + m.unit + ")", c.Diff.CellPrec(true, m.prec),
+		})
+	}
+	return t.write(w, format)
+}
+
+// VerdictTable writes table 6: each of the paper's claims that the runs
+// can test, per model, with its paired difference, the size the paper
+// claims, and the verdict (Judge).
+func VerdictTable(w io.Writer, s *Summary, format string) error {
+	t := &table{
+		title:  "Table 6. The paper's claims, tested",
+		header: []string{"model", "claim", "measure", "paired difference", "paper's size", "verdict"},
+		empty:  "No run tests a claim of the paper.",
+		notes: []string{
+			"Verdict from the 95% interval of the paired difference: supported when it lies wholly on the side of 0 the claim names, contradicted when it lies wholly on the other side, inconclusive when it contains 0 or fewer than 2 pairs were measured (docs/METRICS.md).",
+			"The paper's size is what its own numbers imply for the difference (e.g. 47% − 66% = −19 points); it is the paper's claim, not a measurement.",
+		},
+	}
+	for _, v := range s.Verdicts {
+		measure, prec := "retention improvement (%), "+v.A+" over "+v.B, 1
+		if v.Metric != "retention_improvement" {
+			m := lookupPaired(v.Metric)
+			measure, prec = m.label+" ("+m.unit+"), "+v.A+" − "+v.B, m.prec
+		}
+		t.rows = append(t.rows, []string{
+			modelLabel(v.Model), v.Claim, measure, v.Diff.CellPrec(true, prec), SizeCell(v.Diff, v.Size), v.Verdict,
+		})
+	}
+	return t.write(w, format)
 }

@@ -4,9 +4,14 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"os"
 	"sort"
+	"strings"
+
+	"github.com/sleepbench/sleepbench/models"
+	"github.com/sleepbench/sleepbench/models/gemm"
 )
 
 // command is one subcommand; each lives in its own file and adds itself
@@ -42,8 +47,39 @@ func main() {
 		usage()
 		os.Exit(2)
 	}
+	if err := gemm.KernelErr(); err != nil {
+		fmt.Fprintf(os.Stderr, "sleepbench: %v\n", err)
+		os.Exit(2)
+	}
 	if err := c.run(os.Args[2:]); err != nil {
 		fmt.Fprintf(os.Stderr, "sleepbench %s: %v\n", os.Args[1], err)
 		os.Exit(1)
 	}
+}
+
+// backendLabel names the matrix backend and, for the project's own GEMM,
+// the kernel it runs (see gemm.KernelEnv), for every time a command
+// reports.
+func backendLabel() string {
+	if models.BackendName == "go-asm" {
+		return models.BackendName + " (" + gemm.KernelName() + " kernel)"
+	}
+	return models.BackendName
+}
+
+// cpuName is the CPU's model name from /proc/cpuinfo ("unknown" where
+// that file is missing), for every time a command reports.
+func cpuName() string {
+	f, err := os.Open("/proc/cpuinfo")
+	if err != nil {
+		return "unknown"
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown"
 }

@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/sleepbench/sleepbench/models"
-	"github.com/sleepbench/sleepbench/models/gemm"
 )
 
 func init() {
@@ -115,10 +114,7 @@ flags:`)
 	if err != nil {
 		return fmt.Errorf("finding this binary to run each model in its own process: %w", err)
 	}
-	backend := models.BackendName
-	if backend == "go-asm" {
-		backend += " (" + gemm.KernelName() + " kernel)"
-	}
+	backend := backendLabel()
 	fmt.Printf("sleepbench perf: backend %s, %d threads, batch %d × seq %d, %d steps after %d warm-up\n",
 		backend, f.threads, f.batch, f.seq, f.steps, f.warmup)
 	type row struct {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sleepbench/sleepbench/bench"
 )
@@ -106,9 +107,12 @@ func runRun(args []string) error {
 			return err
 		}
 	}
+	fmt.Fprintf(os.Stderr, "sleepbench run: profile %s, backend %s, %d jobs, CPU %s\n", p.Name, backendLabel(), r.Jobs, cpuName())
+	start := time.Now()
 	if err := r.Run(); err != nil {
 		return err
 	}
+	fmt.Fprintf(os.Stderr, "sleepbench run: finished in %s\n", time.Since(start).Round(time.Second))
 	fmt.Fprintf(os.Stderr, "sleepbench run: results in %s (tables: sleepbench tables %s)\n", r.Out, r.Out)
 	return nil
 }

@@ -1,7 +1,10 @@
 package gemm
 
 import (
+	"fmt"
+	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -67,12 +70,39 @@ func (l *freeList) put(w *work) {
 
 var _ blas.Float32 = Implementation{}
 
-// best is the fastest kernel this CPU runs.
-var best = kernels()[0]
+// best is the kernel Sgemm uses: the fastest this CPU runs, or the one
+// the environment variable SLEEPBENCH_KERNEL names (see KernelEnv).
+var best, kernelErr = pick(kernels(), os.Getenv(KernelEnv))
 
-// KernelName names the micro-kernel Sgemm uses on this CPU: "avx512",
-// "avx2" or "go".
+// KernelEnv is the environment variable that picks a slower kernel than
+// the CPU's best, to time the path of CPUs without it: "avx2" on an
+// AVX-512 CPU, or "go" for the portable kernel. Unset or empty means the
+// fastest. It is read once, when the program starts.
+const KernelEnv = "SLEEPBENCH_KERNEL"
+
+// pick returns the kernel of ks named want, or ks[0] when want is empty.
+// An unknown name, or one this CPU cannot run, returns ks[0] and an error.
+func pick(ks []*kernel, want string) (*kernel, error) {
+	if want == "" {
+		return ks[0], nil
+	}
+	var names []string
+	for _, k := range ks {
+		if k.name == want {
+			return k, nil
+		}
+		names = append(names, k.name)
+	}
+	return ks[0], fmt.Errorf("%s=%q: this CPU runs the kernels %s", KernelEnv, want, strings.Join(names, ", "))
+}
+
+// KernelName names the micro-kernel Sgemm uses: "avx512", "avx2" or "go".
 func KernelName() string { return best.name }
+
+// KernelErr reports a SLEEPBENCH_KERNEL that could not be honoured (the
+// fastest kernel is used instead); nil otherwise. Commands check it
+// before they measure anything.
+func KernelErr() error { return kernelErr }
 
 // Panic messages, as gonum words them.
 const (

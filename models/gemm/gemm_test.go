@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"strings"
 	"testing"
 
 	"gonum.org/v1/gonum/blas"
@@ -451,5 +452,23 @@ func TestNewKeepsBuffers(t *testing.T) {
 		if c[i] != want[i] {
 			t.Fatalf("c[%d] = %v, zero value gives %v", i, c[i], want[i])
 		}
+	}
+}
+
+// TestPickKernel checks SLEEPBENCH_KERNEL's choice: empty takes the
+// fastest, a runnable name takes that kernel, anything else the fastest
+// with an error naming the variable and the kernels this CPU runs.
+func TestPickKernel(t *testing.T) {
+	a, b := &kernel{name: "avx512"}, &kernel{name: "avx2"}
+	ks := []*kernel{a, b, generic}
+	if k, err := pick(ks, ""); k != a || err != nil {
+		t.Errorf("empty: %s %v", k.name, err)
+	}
+	if k, err := pick(ks, "avx2"); k != b || err != nil {
+		t.Errorf("avx2: %s %v", k.name, err)
+	}
+	k, err := pick([]*kernel{b, generic}, "avx512")
+	if k != b || err == nil || !strings.Contains(err.Error(), "SLEEPBENCH_KERNEL") || !strings.Contains(err.Error(), "avx2, go") {
+		t.Errorf("unavailable: %s %v", k.name, err)
 	}
 }
