@@ -81,3 +81,18 @@ fmt:
 
 clean:
 	rm -rf bin out
+
+# Rebuilds the base checkpoints from the general corpus: for each model,
+# models/base/<model>.safetensors (BF16) and <model>.manifest.json, at the
+# model's default budget (bench.PretrainDefaults). The same machine and
+# backend give the same bytes. PRETRAIN_ARGS adds flags to every model
+# (e.g. PRETRAIN_ARGS='-threads 1'); see sleepbench pretrain -h.
+PRETRAIN_MODELS ?= custom gpt2-mini bert-mini
+PRETRAIN_ARGS   ?=
+
+.PHONY: pretrain
+pretrain: build
+	@for m in $(PRETRAIN_MODELS); do \
+		echo "$(BIN) pretrain -model $$m -out models/base $(PRETRAIN_ARGS)"; \
+		$(BIN) pretrain -model $$m -out models/base $(PRETRAIN_ARGS) || exit 1; \
+	done

@@ -4,12 +4,15 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/sleepbench/sleepbench/methods"
+	"github.com/sleepbench/sleepbench/models"
 	"github.com/sleepbench/sleepbench/results"
 	"github.com/sleepbench/sleepbench/tasks"
 )
@@ -34,7 +37,7 @@ func tiny(t *testing.T, o Overrides) Profile {
 	o.Models = []string{"custom"}
 	o.Seeds = []uint64{1}
 	o.Order = []string{"speech", "email"}
-	o.Set = append([]string{"steps=2", "warmup=1", "days=1", "day_steps=1", "ctx=16", "batch=2", "eval_rows=4", "eval_batch=4"}, o.Set...)
+	o.Set = append([]string{"init=scratch", "steps=2", "warmup=1", "days=1", "day_steps=1", "ctx=16", "batch=2", "eval_rows=4", "eval_batch=4"}, o.Set...)
 	if err := p.Apply(o); err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +76,7 @@ func TestEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(comp.Compression) != 3 || len(comp.Compression[Int4]) != 2 {
+	if len(comp.Compression) != 5 || len(comp.Compression[Int4]) != 2 || len(comp.CompressionShare) != 4 {
 		t.Errorf("compression run: %v", comp.Compression)
 	}
 	// The compression run scores the sequence run's final model as is.
@@ -150,6 +153,49 @@ func BenchmarkWakeStep(b *testing.B) {
 	}
 }
 
+// BenchmarkEvaluate measures held-out scoring (forward only, top-1 and
+// loss) per model at the default profile's shape, in tokens/s: with 256
+// windows per domain it costs about as much as the training.
+func BenchmarkEvaluate(b *testing.B) {
+	dir := os.Getenv("SLEEPBENCH_DATA")
+	if dir == "" {
+		dir = filepath.Join("..", "datasets", "data")
+	}
+	for _, model := range []string{"custom", "gpt2-mini", "bert-mini"} {
+		b.Run(model+"/64x64", func(b *testing.B) {
+			build := Real()
+			info, err := build.Describe(model)
+			if err != nil {
+				b.Fatal(err)
+			}
+			task, err := build.OpenTask(tasks.Spec{Dir: dir, Domain: "speech", Tokenizer: info.Tokenizer, Objective: info.LM, Ctx: 64, EvalRows: 64}, 0)
+			if err != nil {
+				b.Skipf("no data: %v", err)
+			}
+			defer task.Close()
+			m, err := build.NewModel(model, nil, runtime.GOMAXPROCS(0), 1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			bs, err := task.Test(64)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var tokens int64
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				for _, bt := range bs {
+					if _, err := m.Evaluate(bt); err != nil {
+						b.Fatal(err)
+					}
+					tokens += batchTokens(bt)
+				}
+			}
+			b.ReportMetric(float64(tokens)/b.Elapsed().Seconds(), "tokens/s")
+		})
+	}
+}
+
 // TestDormancyNightsSleep runs AISP's dormancy protocol for real on a
 // tiny budget and checks the run record's counters: some night has a
 // step with noise above 0 and a reverse cycle, and day 0 and the loss
@@ -180,5 +226,60 @@ func TestDormancyNightsSleep(t *testing.T) {
 	}
 	if !noisy || !reverse {
 		t.Errorf("no night had noise (%v) or a reverse cycle (%v): %+v", noisy, reverse, rec.Periods)
+	}
+}
+
+// TestInitFromCheckpoint starts two seeds from one checkpoint: before any
+// training they score the same (from scratch they would not), the run
+// records the checkpoint, and a checkpoint of another config, or a
+// missing base checkpoint, is refused with an error naming the cause.
+func TestInitFromCheckpoint(t *testing.T) {
+	data := dataDir(t)
+	cfg, err := models.LookupConfig("custom")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := models.NewTransformer(cfg, 99)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ckpt := filepath.Join(t.TempDir(), "custom.safetensors")
+	if err := models.SaveCheckpoint(ckpt, src.Params(), models.BF16, nil); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	p := tiny(t, Overrides{Protocols: []string{Sequence}, Methods: []string{"naive"}, Set: []string{"init=" + ckpt}})
+	p.Seeds = []uint64{1, 2}
+	r := &Runner{Profile: p, Build: Real(), Data: data, Out: out, Jobs: 1}
+	if err := r.Run(); err != nil {
+		t.Fatal(err)
+	}
+	var rows [][]float64
+	for _, seed := range []string{"1", "2"} {
+		rec, err := results.LoadRun(filepath.Join(out, "runs/sequence/custom/naive/seed"+seed+".json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := rec.Config["init_checkpoint"]; !strings.HasPrefix(got, ckpt+" sha256:") {
+			t.Errorf("seed %s: init_checkpoint %q", seed, got)
+		}
+		rows = append(rows, append(rec.R[0], rec.Loss[0]...))
+	}
+	if !slices.Equal(rows[0], rows[1]) {
+		t.Errorf("row 0 differs between seeds started from one checkpoint: %v vs %v", rows[0], rows[1])
+	}
+
+	// gpt2-mini cannot start from custom's checkpoint.
+	bad := tiny(t, Overrides{Protocols: []string{Sequence}, Models: []string{"gpt2-mini"}, Methods: []string{"naive"}, Set: []string{"init=" + ckpt}})
+	bad.Plans[0].Models = []string{"gpt2-mini"}
+	err = (&Runner{Profile: bad, Build: Real(), Data: data, Out: t.TempDir(), Jobs: 1}).Run()
+	if err == nil || !strings.Contains(err.Error(), ckpt) || !strings.Contains(err.Error(), "shape") {
+		t.Errorf("custom checkpoint into gpt2-mini: %v", err)
+	}
+	// A missing base checkpoint says how to make one.
+	base := tiny(t, Overrides{Protocols: []string{Sequence}, Methods: []string{"naive"}, Set: []string{"init=base"}})
+	err = (&Runner{Profile: base, Build: Real(), Data: data, Out: t.TempDir(), Jobs: 1, Base: t.TempDir()}).Run()
+	if err == nil || !strings.Contains(err.Error(), "make pretrain") {
+		t.Errorf("missing base checkpoint: %v", err)
 	}
 }

@@ -9,6 +9,16 @@ import (
 	"github.com/sleepbench/sleepbench/methods"
 )
 
+// Values of Profile.Init besides a checkpoint path.
+const (
+	InitBase    = "base"
+	InitScratch = "scratch"
+)
+
+// DefaultBase is the folder of the committed base checkpoints, relative
+// to the repository's root.
+const DefaultBase = "models/base"
+
 // Protocol names.
 const (
 	Sequence    = "sequence"
@@ -105,9 +115,15 @@ type Profile struct {
 	WeightDecay float64 // AdamW decay on Matrix tensors
 	Days        int     // dormancy days after the base task
 	DaySteps    int     // wake steps per dormancy day
+	EvalEvery   int     // dormancy: score the base task every this many days (and on the last); ≤ 1 = every day
 	SleepRatio  float64 // dormancy: sleep steps per wake step of a day (8 h : 16 h = 0.5)
 	Threads     int     // threads per model; 0 = cores / jobs
-	PruneFrac   float64 // compression: fraction of each matrix pruned
+	// Init is where every run's model starts: InitBase (the model's base
+	// checkpoint, pretrained on general English by `sleepbench
+	// pretrain`), InitScratch (seeded random weights), or the path of a
+	// safetensors checkpoint of the same config.
+	Init      string
+	PruneFrac float64 // compression: fraction of each matrix pruned
 }
 
 // Quick is the CI profile: the custom model, a few methods, one seed and
@@ -132,6 +148,7 @@ func Quick() Profile {
 		Orders:       [][]string{DefaultOrder()},
 		Interference: "prose",
 		Objective:    LM,
+		Init:         InitScratch,
 		Ctx:          32,
 		Batch:        8,
 		EvalBatch:    32,
@@ -180,6 +197,7 @@ func Default() Profile {
 		Orders:       [][]string{DefaultOrder()},
 		Interference: "prose",
 		Objective:    LM,
+		Init:         InitScratch,
 		Ctx:          64,
 		Batch:        8,
 		EvalBatch:    64,
@@ -224,6 +242,7 @@ func Paper() Profile {
 		Orders:       [][]string{DefaultOrder(), {"fiction", "computing", "email", "scripture", "speech"}, {"email", "speech", "fiction", "scripture", "computing"}},
 		Interference: "prose",
 		Objective:    LM,
+		Init:         InitScratch, // no base checkpoint of bert-base or gpt2-medium is committed
 		Ctx:          128,
 		Batch:        16,
 		EvalBatch:    32,
@@ -293,6 +312,7 @@ var setters = map[string]setter{
 	"warmup":       intField(func(p *Profile) *int { return &p.Warmup }, "warm-up steps per period"),
 	"days":         intField(func(p *Profile) *int { return &p.Days }, "dormancy days"),
 	"day_steps":    intField(func(p *Profile) *int { return &p.DaySteps }, "wake steps per dormancy day"),
+	"eval_every":   intField(func(p *Profile) *int { return &p.EvalEvery }, "dormancy: score the base task every this many days (and the last)"),
 	"threads":      intField(func(p *Profile) *int { return &p.Threads }, "threads per model (0 = cores/jobs)"),
 	"buffer":       intField(func(p *Profile) *int { return &p.Buffer }, "replay-buffer rows of every buffered method (0 = each method's default)"),
 	"lr":           floatField(func(p *Profile) *float64 { return &p.LR }, "peak learning rate"),
@@ -340,6 +360,13 @@ var setters = map[string]setter{
 			p.Interference = ""
 		}
 		p.Objective = v
+		return nil
+	}},
+	"init": {"where models start: base (the committed base checkpoint), scratch, or the path of a safetensors checkpoint", func(p *Profile, v string) error {
+		if v == "" {
+			return fmt.Errorf("want base, scratch or a checkpoint path")
+		}
+		p.Init = v
 		return nil
 	}},
 	"interference": {"next-day domain (empty: no next day)", func(p *Profile, v string) error {

@@ -64,48 +64,61 @@ func RunSequence(l *Loop, ts []Task, next Task, steps int) (*SequenceResult, err
 // interfering domains in rotation), without a warm-up of its own (a day
 // continues the day before), and ends with the method's EndTask — the
 // night, where a sleeping method sleeps. It returns the accuracy and the
-// loss on the base task at day 0 and after every night. Day 0 is scored
-// after the base task's wake steps and before its EndTask, so that it is
-// the same point, before any sleep, for every method.
+// loss on the base task at day 0 and after every evalEvery-th night and
+// the last (every night when evalEvery ≤ 1), with the day of each. Day 0
+// is scored after the base task's wake steps and before its EndTask, so
+// that it is the same point, before any sleep, for every method.
 //
 // How long a method sleeps is the method's business; the runner sets the
 // sleeping methods' budget to Profile.SleepRatio × the period's wake steps
 // through their Night hook (see Runner), and env.Cfg.StepsPerTask is
 // daySteps during the days.
-func RunDormancy(l *Loop, base Task, others []Task, steps, days, daySteps int) (acc, loss []float64, err error) {
+func RunDormancy(l *Loop, base Task, others []Task, steps, days, daySteps, evalEvery int) (*DormancyResult, error) {
 	if len(others) == 0 && days > 0 {
-		return nil, nil, fmt.Errorf("%s: dormancy needs at least one interfering domain", l.Name)
+		return nil, fmt.Errorf("%s: dormancy needs at least one interfering domain", l.Name)
 	}
-	eval := func() error {
+	res := &DormancyResult{}
+	eval := func(day int) error {
 		a, ls, err := l.Evaluate([]Task{base})
 		if err != nil {
 			return err
 		}
-		acc = append(acc, a[0])
-		loss = append(loss, ls[0])
+		res.Acc = append(res.Acc, a[0])
+		res.Loss = append(res.Loss, ls[0])
+		res.Days = append(res.Days, day)
 		return nil
 	}
 	p := Period{Task: base, Steps: steps, Label: fmt.Sprintf("base task (%s)", base.Name()), Stream: 0}
 	if err := l.Wake(p); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	if err := eval(); err != nil {
-		return nil, nil, err
+	if err := eval(0); err != nil {
+		return nil, err
 	}
 	if err := l.End(p); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	for d := 1; d <= days; d++ {
 		t := others[(d-1)%len(others)]
 		p := Period{Task: t, Steps: daySteps, Label: fmt.Sprintf("day %d (%s)", d, t.Name()), Stream: uint64(d), NoWarmup: true}
 		if err := l.Train(p); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		if err := eval(); err != nil {
-			return nil, nil, err
+		if d == days || evalEvery <= 1 || d%evalEvery == 0 {
+			if err := eval(d); err != nil {
+				return nil, err
+			}
 		}
 	}
-	return acc, loss, nil
+	return res, nil
+}
+
+// DormancyResult is what the dormancy protocol measures: the accuracy
+// and loss on the base task on the days in Days (0 first, the last day
+// last).
+type DormancyResult struct {
+	Acc, Loss []float64
+	Days      []int
 }
 
 // RunCompression evaluates the loop's current model on ts as it is

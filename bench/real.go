@@ -2,6 +2,8 @@ package bench
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/sleepbench/sleepbench/datasets"
 	"github.com/sleepbench/sleepbench/methods"
@@ -25,6 +27,23 @@ func Real() Builders {
 			cfg.Classes = classes
 			cfg.Threads = threads
 			return models.NewTransformer(cfg, seed)
+		},
+		Init: func(m models.Model, model, spec, base string) (string, error) {
+			path := spec
+			if spec == InitBase {
+				path = filepath.Join(base, model+".safetensors")
+				if _, err := os.Stat(path); err != nil {
+					return "", fmt.Errorf("init=base: no base checkpoint of %s (%w); rebuild it with make pretrain, or start from random weights with -set init=scratch", model, err)
+				}
+			}
+			if _, err := models.LoadCheckpoint(path, m.Params()); err != nil {
+				return "", fmt.Errorf("init=%s: %w", spec, err)
+			}
+			sum, err := fileSHA256(path)
+			if err != nil {
+				return "", err
+			}
+			return path + " sha256:" + sum, nil
 		},
 		NewOptimizer: func(p *models.Params, weightDecay float64) Optimizer {
 			c := a

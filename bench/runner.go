@@ -41,6 +41,13 @@ type Builders struct {
 	// NewModel builds model name, initialised from seed, with one
 	// classification head per entry of classes (nil for LM).
 	NewModel func(name string, classes []int, threads int, seed uint64) (models.Model, error)
+	// Init initialises model m (built-in name model) as spec says:
+	// InitScratch leaves the seeded weights; InitBase loads the base
+	// checkpoint of the model from the folder base; anything else is the
+	// path of a checkpoint of the same config. It returns what it loaded
+	// (the file and its sha256) for the run record. Nil means scratch
+	// only.
+	Init func(m models.Model, model, spec, base string) (string, error)
 	// NewOptimizer returns the optimiser of a run.
 	NewOptimizer func(p *models.Params, weightDecay float64) Optimizer
 	// OpenTask opens one task.
@@ -151,6 +158,9 @@ type Runner struct {
 	// one shard into their own output folder, and the folders merge by
 	// copying runs/ together. Shards 0 or 1 runs everything.
 	Shard, Shards int
+	// Base is the folder of the base checkpoints (Profile.Init "base"):
+	// <Base>/<model>.safetensors. Empty means models/base.
+	Base string
 	// Progress receives the progress line (stderr); nil for none.
 	Progress io.Writer
 	// Now is the clock for wall times and progress; nil = time.Now.
@@ -550,6 +560,11 @@ func (r *Runner) open(s RunSpec, seed uint64, cfg methods.Config, validation boo
 		o.close()
 		return nil, fmt.Errorf("%s: %w", s.Name(), err)
 	}
+	loaded, err := r.initModel(m, s.Model)
+	if err != nil {
+		o.close()
+		return nil, fmt.Errorf("%s: %w", s.Name(), err)
+	}
 	meth, err := r.Build.Methods.New(s.Method, cfg)
 	if err != nil {
 		o.close()
@@ -568,7 +583,27 @@ func (r *Runner) open(s RunSpec, seed uint64, cfg methods.Config, validation boo
 		o.loop.env.Logf = func(format string, args ...any) { r.track.log(name+": "+format, args...) }
 	}
 	o.config = r.runConfig(s, info, cfg)
+	o.config["init"] = r.Profile.Init
+	if loaded != "" {
+		o.config["init_checkpoint"] = loaded
+	}
 	return o, nil
+}
+
+// initModel initialises m as Profile.Init says (see Builders.Init).
+func (r *Runner) initModel(m models.Model, model string) (string, error) {
+	spec := r.Profile.Init
+	if spec == "" || spec == InitScratch {
+		return "", nil
+	}
+	if r.Build.Init == nil {
+		return "", fmt.Errorf("init=%s: these builders start every model from scratch", spec)
+	}
+	base := r.Base
+	if base == "" {
+		base = DefaultBase
+	}
+	return r.Build.Init(m, model, spec, base)
 }
 
 // runConfig lists every setting of a run.
@@ -590,6 +625,7 @@ func (r *Runner) runConfig(s RunSpec, info ModelInfo, cfg methods.Config) map[st
 	switch s.Protocol {
 	case Dormancy:
 		c["days"] = strconv.Itoa(p.Days)
+		c["eval_every"] = strconv.Itoa(p.EvalEvery)
 		c["day_steps"] = strconv.Itoa(p.DaySteps)
 		c["sleep_ratio"] = f(p.SleepRatio)
 	case Compression:
@@ -663,13 +699,16 @@ func (r *Runner) runDormancy(s RunSpec) error {
 		others = append(others, o.next)
 	}
 	p := r.Profile
-	curve, losses, err := RunDormancy(o.loop, o.order[0], others, p.Steps, p.Days, p.DaySteps)
+	res, err := RunDormancy(o.loop, o.order[0], others, p.Steps, p.Days, p.DaySteps, p.EvalEvery)
 	if err != nil {
 		return err
 	}
 	rec := record(s, p.Name, o)
 	rec.Tasks = rec.Tasks[:1]
-	rec.Days, rec.DaysLoss = curve, losses
+	rec.Days, rec.DaysLoss = res.Acc, res.Loss
+	if len(res.Days) != p.Days+1 {
+		rec.DayNumbers = res.Days
+	}
 	rec.Config["interfering"] = strings.Join(names(others), ",")
 	r.finish(rec, o.loop, start)
 	if err := r.save(s, rec); err != nil {

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -128,12 +129,12 @@ func TestDormancyNights(t *testing.T) {
 	l := NewLoop("r", m, &recorder{ev: ev}, sgd{}, testSettings(), 1)
 	base := &fakeTask{name: "speech", idx: 0}
 	others := []Task{&fakeTask{name: "email", idx: 1}, &fakeTask{name: "prose", idx: 2}}
-	curve, losses, err := RunDormancy(l, base, others, 5, 5, 2)
+	res, err := RunDormancy(l, base, others, 5, 5, 2, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(curve) != 6 || len(losses) != 6 {
-		t.Errorf("curves have %d and %d points, want 6 (day 0..5)", len(curve), len(losses))
+	if len(res.Acc) != 6 || len(res.Loss) != 6 || !slices.Equal(res.Days, []int{0, 1, 2, 3, 4, 5}) {
+		t.Errorf("curves %+v, want 6 points (day 0..5)", res)
 	}
 	var nights []string
 	for _, e := range ev.log {
@@ -172,7 +173,7 @@ func TestDormancyDaysSkipWarmup(t *testing.T) {
 	opt := &lrOpt{}
 	l := NewLoop("r", newFakeModel("fake", 1, nil), &recorder{}, opt, set, 1)
 	base := &fakeTask{name: "speech", idx: 0}
-	if _, _, err := RunDormancy(l, base, []Task{&fakeTask{name: "email", idx: 1}}, 5, 2, 3); err != nil {
+	if _, err := RunDormancy(l, base, []Task{&fakeTask{name: "email", idx: 1}}, 5, 2, 3, 1); err != nil {
 		t.Fatal(err)
 	}
 	// Base: 5 steps, warm-up 4: 0.3·1/4 = 0.075 first. Days: 3 steps each
@@ -238,5 +239,22 @@ func TestAccForgetting(t *testing.T) {
 	}
 	if _, _, err := AccForgetting(R[:3]); err == nil {
 		t.Error("no error for a matrix missing its last row")
+	}
+}
+
+// With evalEvery 3, seven days are scored at days 0, 3, 6 and 7 (the
+// last), and the base task is trained and slept on every day regardless.
+func TestDormancyEvalEvery(t *testing.T) {
+	ev := &events{}
+	l := NewLoop("r", newFakeModel("fake", 1, ev), &recorder{ev: ev}, sgd{}, testSettings(), 1)
+	res, err := RunDormancy(l, &fakeTask{name: "speech", idx: 0}, []Task{&fakeTask{name: "email", idx: 1}}, 5, 7, 2, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.Days, []int{0, 3, 6, 7}) || len(res.Acc) != 4 || len(res.Loss) != 4 {
+		t.Errorf("scored days %v (%d acc, %d loss), want [0 3 6 7]", res.Days, len(res.Acc), len(res.Loss))
+	}
+	if len(l.Periods) != 8 {
+		t.Errorf("%d periods, want 8 (base + 7 days)", len(l.Periods))
 	}
 }

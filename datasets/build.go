@@ -21,6 +21,9 @@ const (
 	DomainComputing = "computing" // FOLDOC entries
 	DomainFiction   = "fiction"   // Moby-Dick + Brown fiction paragraphs
 	DomainProse     = "prose"     // Brown non-fiction paragraphs: the interference stream
+	// Pretraining domain: general English sharing no sentence with the
+	// domains above or below (see corpora_general.go).
+	DomainGeneral = "general" // nlp-corpus sentences, in runs
 	// Classification domains.
 	DomainSpam    = "spam"    // ham / spam email bodies
 	DomainGenre   = "genre"   // Brown paragraphs, 5 genre groups
@@ -31,10 +34,11 @@ const (
 	DomainMNIST = "mnist"
 )
 
-// TextDomains lists the text domains in build order.
+// TextDomains lists the text domains in build order; general comes last,
+// since it is deduplicated against all the others.
 func TextDomains() []string {
 	return []string{DomainSpeech, DomainScripture, DomainEmail, DomainComputing, DomainFiction, DomainProse,
-		DomainSpam, DomainGenre, DomainSubject, DomainParty, DomainBook}
+		DomainSpam, DomainGenre, DomainSubject, DomainParty, DomainBook, DomainGeneral}
 }
 
 // DefaultCaps are the text budgets of the committed files, per domain and
@@ -63,7 +67,8 @@ type BuildOptions struct {
 	// nil builds everything.
 	Only []string
 	// Caps bounds each text split (default DefaultCaps; a zero field keeps
-	// the whole split).
+	// the whole split). When it equals DefaultCaps, the general domain
+	// takes GeneralCaps instead.
 	Caps *Caps
 	// Log receives progress lines (nil discards them).
 	Log io.Writer
@@ -128,16 +133,48 @@ func Build(opt BuildOptions) ([]FileStat, error) {
 
 	f := &fetcher{cache: cache, log: opt.Log}
 	var stats []FileStat
+	// The general domain is deduplicated against every other text domain,
+	// read whole (all splits, no caps), built or not.
+	var others *sentenceSet
+	if wanted(DomainGeneral) {
+		others = newSentenceSet()
+	}
 	for _, d := range TextDomains() {
-		if !wanted(d) {
+		var c *Corpus
+		dcaps := caps
+		switch {
+		case d == DomainGeneral && wanted(d):
+			dir, err := f.fetch(srcNLPCorpus)
+			if err != nil {
+				return stats, fmt.Errorf("data build: %s: %w", d, err)
+			}
+			files, err := loadGeneral(filepath.Join(dir, "package", "builds"))
+			if err != nil {
+				return stats, fmt.Errorf("data build: %s: %w", d, err)
+			}
+			var rep *GeneralReport
+			c, rep = generalCorpus(files, others)
+			rep.Write(opt.Log)
+			if caps == DefaultCaps {
+				dcaps = GeneralCaps
+			}
+		case d == DomainGeneral, !wanted(d) && others == nil:
 			continue
-		}
-		c, err := loadCorpus(f, d)
-		if err != nil {
-			return stats, fmt.Errorf("data build: %s: %w", d, err)
+		default:
+			var err error
+			if c, err = loadCorpus(f, d); err != nil {
+				return stats, fmt.Errorf("data build: %s: %w", d, err)
+			}
+			if others != nil {
+				others.addCorpus(c)
+			}
+			if !wanted(d) {
+				fmt.Fprintf(opt.Log, "%s: read for the general domain's deduplication\n", d)
+				continue
+			}
 		}
 		fmt.Fprintf(opt.Log, "%s: %d documents, %d units\n", d, len(c.Docs), countUnits(c))
-		st, err := writeCorpus(c, toks, opt.Out, caps)
+		st, err := writeCorpus(c, toks, opt.Out, dcaps)
 		stats = append(stats, st...)
 		if err != nil {
 			return stats, fmt.Errorf("data build: %w", err)

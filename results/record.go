@@ -44,6 +44,9 @@ type Run struct {
 	Days []float64 `json:"days,omitempty"`
 	// DaysLoss mirrors Days with the held-out loss (nats per target).
 	DaysLoss []float64 `json:"days_loss,omitempty"`
+	// DayNumbers gives the day of each entry of Days when the base task
+	// was not scored every day (0, 5, 10, …, 30); nil means 0, 1, 2, ….
+	DayNumbers []int `json:"day_numbers,omitempty"`
 	// Periods has one entry per training period (task, next day,
 	// dormancy day), in order: what the wake steps and the method's
 	// extra steps (sleep) did.
@@ -61,6 +64,14 @@ type Run struct {
 	Tokens       int64   `json:"tokens"`
 	WallSeconds  float64 `json:"wall_seconds"`
 	PeakMemBytes uint64  `json:"peak_mem_bytes"`
+}
+
+// Day returns the day of entry i of Days.
+func (r *Run) Day(i int) int {
+	if r.DayNumbers != nil {
+		return r.DayNumbers[i]
+	}
+	return i
 }
 
 // PeriodStats is what one training period did, for checking that a
@@ -197,6 +208,16 @@ func (r *Run) Validate() error {
 	}
 	if len(r.DaysLoss) > 0 && len(r.DaysLoss) != len(r.Days) {
 		return fmt.Errorf("days_loss has %d values for %d days", len(r.DaysLoss), len(r.Days))
+	}
+	if r.DayNumbers != nil {
+		if len(r.DayNumbers) != len(r.Days) {
+			return fmt.Errorf("day_numbers has %d values for %d days", len(r.DayNumbers), len(r.Days))
+		}
+		for i, d := range r.DayNumbers {
+			if i == 0 && d != 0 || i > 0 && d <= r.DayNumbers[i-1] {
+				return fmt.Errorf("day_numbers %v: want 0 first, then increasing", r.DayNumbers)
+			}
+		}
 	}
 	if err := checkAccuracies("days", [][]float64{r.Days}, len(r.Days)); err != nil {
 		return err

@@ -58,6 +58,7 @@ func runRun(args []string) error {
 	seeds := fs.String("seeds", "", "comma-separated seeds, replacing the profile's, e.g. 1,2,3")
 	order := fs.String("order", "", "comma-separated task order: domain names or path prefixes of your own Arrow files, e.g. "+strings.Join(bench.DefaultOrder(), ","))
 	data := fs.String("data", filepath.Join("datasets", "data"), "folder of the Arrow files")
+	base := fs.String("base", bench.DefaultBase, "folder of the base checkpoints (-set init=base): <model>.safetensors")
 	out := fs.String("out", "", "output folder (default out/PROFILE)")
 	jobs := fs.Int("jobs", 1, "runs at once; each model gets cores/jobs threads")
 	shard := fs.String("shard", "", "run only shard i of n (i/n, 0-based): every n-th job, for a cluster")
@@ -96,7 +97,7 @@ func runRun(args []string) error {
 		return fmt.Errorf("-jobs %d: want at least 1", *jobs)
 	}
 	r := &bench.Runner{
-		Profile: p, Build: bench.Real(), Data: *data, Out: *out, Jobs: *jobs,
+		Profile: p, Build: bench.Real(), Data: *data, Base: *base, Out: *out, Jobs: *jobs,
 		Progress: os.Stderr, Finish: bench.WriteReports,
 	}
 	if r.Out == "" {
