@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/sleepbench/sleepbench/datasets"
 	"github.com/sleepbench/sleepbench/methods"
 	"github.com/sleepbench/sleepbench/models"
 	"github.com/sleepbench/sleepbench/results"
@@ -24,7 +25,7 @@ func dataDir(t *testing.T) string {
 		dir = filepath.Join("..", "datasets", "data")
 	}
 	for _, d := range []string{"speech", "email", "prose"} {
-		if _, err := os.Stat(filepath.Join(dir, "gpt2-8k", d+"-train.arrow")); err != nil {
+		if _, err := os.Stat(filepath.Join(dir, datasets.GPT2Tiny, d+"-train.arrow")); err != nil {
 			t.Skipf("no committed data: %v", err)
 		}
 	}

@@ -83,31 +83,17 @@ type PretrainBudget struct {
 }
 
 // PretrainDefaults returns the default budget of a small model: the
-// budget `make pretrain` uses.
-//
-// Measured on the committed general files (650,546 gpt2-8k train tokens),
-// 2026-11-30, AMD EPYC with AVX-512, one thread, the machine shared with
-// another benchmark (load 3.5-4.7 on 2 cores): custom at batch 16 × 128,
-// peak LR 2e-3, a 9,000-step cosine, trained 13,000-16,000 tokens/s. Its
-// validation next-token top-1 (256 windows) rose to 16.05% (loss 5.38
-// nats) at step 2,500 (5.1M tokens, 7.9 epochs), then fell as it
-// overfitted: 15.9% at 3,500, 15.6% at 5,000, 15.3% at 5,500 (loss
-// 5.92, train loss 3.8); the run was stopped at step 5,750. The 20% of
-// issue 12 is out of reach of this model on this much text: it needs
-// more text (or regularisation), not more steps. Hence custom's 2,500
-// steps, the measured best. gpt2-mini (3,250 tokens/s at one thread)
-// and bert-mini (5,300 tokens/s) were timed on 40 steps only: their
-// budgets below are estimates, not yet chosen on the validation split
-// (gpt2-mini, 4 times custom's parameters, will overfit sooner; masked
-// prediction scores 15% of the tokens a step, so bert-mini later).
+// budget `make pretrain` uses. The measurements behind it are in
+// models/base/README.md (each checkpoint's manifest has its own
+// validation score and curve).
 func PretrainDefaults(model string) (PretrainBudget, error) {
 	switch model {
 	case "custom":
-		return PretrainBudget{Steps: 2500, Batch: 16, Ctx: 128, LR: 2e-3, MinLR: 1e-4, Warmup: 200, WeightDecay: 0.01}, nil
+		return PretrainBudget{Steps: 5000, Batch: 16, Ctx: 128, LR: 2e-3, MinLR: 1e-4, Warmup: 200, WeightDecay: 0.01}, nil
 	case "gpt2-mini":
-		return PretrainBudget{Steps: 1500, Batch: 16, Ctx: 128, LR: 1e-3, MinLR: 5e-5, Warmup: 150, WeightDecay: 0.01}, nil
+		return PretrainBudget{Steps: 4000, Batch: 16, Ctx: 128, LR: 1e-3, MinLR: 5e-5, Warmup: 200, WeightDecay: 0.01}, nil
 	case "bert-mini":
-		return PretrainBudget{Steps: 3000, Batch: 16, Ctx: 128, LR: 1e-3, MinLR: 5e-5, Warmup: 300, WeightDecay: 0.01}, nil
+		return PretrainBudget{Steps: 4000, Batch: 16, Ctx: 128, LR: 1e-3, MinLR: 5e-5, Warmup: 300, WeightDecay: 0.01}, nil
 	}
 	return PretrainBudget{}, fmt.Errorf("no pretraining budget for model %q (valid: custom, gpt2-mini, bert-mini)", model)
 }

@@ -66,7 +66,7 @@ func TestPretrainDeterministic(t *testing.T) {
 		t.Errorf("manifest: steps %d, tokens %d, validation %+v", ma.Steps, ma.TokensSeen, ma.Validation)
 	}
 	if ma.Objective != "next-token" || ma.Dtype != models.BF16 || ma.Corpus.Domain != "general" || ma.Corpus.Source != "nlp-corpus@4.4.0" ||
-		ma.Corpus.Tokenizer != datasets.GPT2Small || len(ma.Corpus.Files) != 3 || ma.Schedule.Kind != Cosine || ma.Schedule.Total != 3 ||
+		ma.Corpus.Tokenizer != datasets.GPT2Tiny || len(ma.Corpus.Files) != 3 || ma.Schedule.Kind != Cosine || ma.Schedule.Total != 3 ||
 		ma.Command != "sleepbench pretrain -model custom" || !strings.HasPrefix(ma.Backend, models.BackendName) {
 		t.Errorf("manifest %+v", ma)
 	}
@@ -91,7 +91,7 @@ func TestPretrainDeterministic(t *testing.T) {
 	if _, err := models.LoadCheckpoint(ckpt, m.Params()); err != nil {
 		t.Fatal(err)
 	}
-	task, err := tasks.Open(tasks.Spec{Dir: filepath.Join("..", "datasets", "data"), Domain: "general", Tokenizer: datasets.GPT2Small,
+	task, err := tasks.Open(tasks.Spec{Dir: filepath.Join("..", "datasets", "data"), Domain: "general", Tokenizer: datasets.GPT2Tiny,
 		Objective: models.NextToken, Ctx: 16}, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -139,7 +139,7 @@ func TestCountWindows(t *testing.T) {
 	for _, c := range []struct {
 		tok string
 		obj models.Objective
-	}{{datasets.GPT2Small, models.NextToken}, {datasets.BERTUncased, models.Masked}} {
+	}{{datasets.GPT2Tiny, models.NextToken}, {datasets.BERTUncased, models.Masked}} {
 		task, err := tasks.Open(tasks.Spec{Dir: filepath.Join("..", "datasets", "data"), Domain: "general", Tokenizer: c.tok, Objective: c.obj, Ctx: 64}, 0)
 		if err != nil {
 			t.Fatal(err)

@@ -15,6 +15,20 @@ const (
 	InitScratch = "scratch"
 )
 
+// Values of Profile.EvalSplit.
+const (
+	EvalTest       = "test"
+	EvalValidation = "validation"
+)
+
+// evalSplit is the split evaluations score, "test" when unset.
+func (p Profile) evalSplit() string {
+	if p.EvalSplit == "" {
+		return EvalTest
+	}
+	return p.EvalSplit
+}
+
 // DefaultBase is the folder of the committed base checkpoints, relative
 // to the repository's root.
 const DefaultBase = "models/base"
@@ -118,6 +132,10 @@ type Profile struct {
 	EvalEvery   int     // dormancy: score the base task every this many days (and on the last); ≤ 1 = every day
 	SleepRatio  float64 // dormancy: sleep steps per wake step of a day (8 h : 16 h = 0.5)
 	Threads     int     // threads per model; 0 = cores / jobs
+	// EvalSplit is the split every evaluation scores: EvalTest (the
+	// default, "" too) for results, EvalValidation to choose a profile's
+	// budgets (learning rate, steps) without looking at the test split.
+	EvalSplit string
 	// Init is where every run's model starts: InitBase (the model's base
 	// checkpoint, pretrained on general English by `sleepbench
 	// pretrain`), InitScratch (seeded random weights), or the path of a
@@ -360,6 +378,13 @@ var setters = map[string]setter{
 			p.Interference = ""
 		}
 		p.Objective = v
+		return nil
+	}},
+	"eval_split": {"test | validation (validation: for choosing budgets; test: results)", func(p *Profile, v string) error {
+		if v != EvalTest && v != EvalValidation {
+			return fmt.Errorf("want %s or %s, got %q", EvalTest, EvalValidation, v)
+		}
+		p.EvalSplit = v
 		return nil
 	}},
 	"init": {"where models start: base (the committed base checkpoint), scratch, or the path of a safetensors checkpoint", func(p *Profile, v string) error {

@@ -65,7 +65,7 @@ func Real() Builders {
 
 // Describe says what a built-in model reads: decoders predict the next
 // token, encoders masked tokens; the tokenizer follows the vocabulary
-// (8,192: gpt2-8k; 50,257: gpt2; 30,522: bert-uncased).
+// (2,048: gpt2-2k; 8,192: gpt2-8k; 50,257: gpt2; 30,522: bert-uncased).
 func Describe(name string) (ModelInfo, error) {
 	cfg, err := models.LookupConfig(name)
 	if err != nil {
@@ -77,6 +77,8 @@ func Describe(name string) (ModelInfo, error) {
 		info.Cost = cfg.CostPerToken(cfg.Ctx, tasks.MaskRate)
 	}
 	switch cfg.Vocab {
+	case 2048:
+		info.Tokenizer = datasets.GPT2Tiny
 	case 8192:
 		info.Tokenizer = datasets.GPT2Small
 	case 50257:

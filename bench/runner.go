@@ -574,7 +574,7 @@ func (r *Runner) open(s RunSpec, seed uint64, cfg methods.Config, validation boo
 	o.method = RecordInfo(minfo)
 	opt := r.Build.NewOptimizer(m.Params(), p.WeightDecay)
 	o.loop = NewLoop(s.Name(), m, meth, opt, p.settings(), seed)
-	if validation {
+	if validation || p.EvalSplit == EvalValidation {
 		o.loop.UseValidation()
 	}
 	name := s.Name()
@@ -614,7 +614,7 @@ func (r *Runner) runConfig(s RunSpec, info ModelInfo, cfg methods.Config) map[st
 		"profile": p.Name, "protocol": s.Protocol, "model": s.Model, "method": s.Method,
 		"seed": strconv.FormatUint(s.Seed, 10), "order": strings.Join(s.Order, ","),
 		"order_index": strconv.Itoa(s.OrderIndex + 1), "interference": p.Interference,
-		"objective": p.Objective, "tokenizer": info.Tokenizer,
+		"objective": p.Objective, "tokenizer": info.Tokenizer, "eval_split": p.evalSplit(),
 		"ctx": strconv.Itoa(p.Ctx), "batch": strconv.Itoa(p.Batch),
 		"eval_batch": strconv.Itoa(p.EvalBatch), "eval_rows": strconv.Itoa(p.EvalRows),
 		"steps": strconv.Itoa(p.Steps), "lr": f(p.LR), "min_lr": f(p.MinLR),

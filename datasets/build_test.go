@@ -66,7 +66,7 @@ func TestCommittedSplitsDisjoint(t *testing.T) {
 	for _, d := range []string{DomainComputing, DomainEmail, DomainSpam, DomainSubject} {
 		where := map[string]string{}
 		for _, s := range Splits {
-			_, rows, _, _ := readAll(t, FilePath("data", GPT2Small, d, s))
+			_, rows, _, _ := readAll(t, FilePath("data", GPT2Tiny, d, s))
 			for _, text := range rows {
 				if prev, ok := where[text]; ok && prev != s {
 					t.Errorf("%s: a row in both %s and %s: %.60q", d, prev, s, text)

@@ -167,14 +167,14 @@ func TestCommittedGeneralDisjoint(t *testing.T) {
 			continue
 		}
 		for _, s := range Splits {
-			_, rows, _, _ := readAll(t, FilePath("data", GPT2Small, d, s))
+			_, rows, _, _ := readAll(t, FilePath("data", GPT2Tiny, d, s))
 			other.addCorpus(sentencesOf(d, rows...))
 		}
 	}
 	where := map[uint64]string{}
 	sents := 0
 	for _, s := range Splits {
-		_, rows, _, _ := readAll(t, FilePath("data", GPT2Small, DomainGeneral, s))
+		_, rows, _, _ := readAll(t, FilePath("data", GPT2Tiny, DomainGeneral, s))
 		for j, row := range rows {
 			for _, p := range sentences(row) {
 				sents++

@@ -27,13 +27,14 @@ type Tokenizer interface {
 const (
 	GPT2        = "gpt2"          // r50k byte-level BPE, exact GPT-2 ids, 50,257
 	GPT2Small   = "gpt2-8k"       // the same BPE cut to its first 8,192 ranks
+	GPT2Tiny    = "gpt2-2k"       // the same BPE cut to its first 2,048 ranks (the mini decoders')
 	BERTUncased = "bert-uncased"  // WordPiece, bert-base-uncased vocabulary, 30,522
 	Pixels      = TokenizerPixels // image bytes 0..255 as ids (MNIST)
 )
 
 // TokenizerNames lists the names NewTokenizer accepts, in a fixed order.
 func TokenizerNames() []string {
-	return []string{GPT2Small, BERTUncased, GPT2, Pixels}
+	return []string{GPT2Tiny, GPT2Small, BERTUncased, GPT2, Pixels}
 }
 
 // NewTokenizer returns the tokenizer registered under name. Each call builds
@@ -44,6 +45,8 @@ func NewTokenizer(name string) (Tokenizer, error) {
 		return newBPE(GPT2, gpt2Vocab)
 	case GPT2Small:
 		return newBPE(GPT2Small, 8192)
+	case GPT2Tiny:
+		return newBPE(GPT2Tiny, 2048)
 	case BERTUncased:
 		return newWordPiece()
 	case Pixels:

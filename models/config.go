@@ -59,8 +59,8 @@ func Configs() []Config {
 		{Name: "gpt2-medium", Arch: Decoder, Layers: 24, DModel: 1024, Heads: 16, DFF: 4096, Ctx: 1024, Vocab: 50257},
 		{Name: "gpt2", Arch: Decoder, Layers: 12, DModel: 768, Heads: 12, DFF: 3072, Ctx: 1024, Vocab: 50257},
 		{Name: "bert-mini", Arch: Encoder, Layers: 4, DModel: 256, Heads: 4, DFF: 1024, Ctx: 128, Vocab: 30522, TypeVocab: 2, Pooler: true},
-		{Name: "gpt2-mini", Arch: Decoder, Layers: 4, DModel: 256, Heads: 4, DFF: 1024, Ctx: 128, Vocab: 8192},
-		{Name: "custom", Arch: Decoder, Layers: 2, DModel: 128, Heads: 2, DFF: 512, Ctx: 128, Vocab: 8192},
+		{Name: "gpt2-mini", Arch: Decoder, Layers: 4, DModel: 256, Heads: 4, DFF: 1024, Ctx: 128, Vocab: 2048},
+		{Name: "custom", Arch: Decoder, Layers: 2, DModel: 128, Heads: 2, DFF: 512, Ctx: 128, Vocab: 2048},
 	}
 }
 

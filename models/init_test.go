@@ -223,7 +223,7 @@ func TestCheckpointTransformer(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = LoadCheckpoint(path, other.Params())
-	want := `tensor "wte": expected shape [8192 256], found shape [8192 128] (the file was made for model "custom")`
+	want := `tensor "wte": expected shape [2048 256], found shape [2048 128] (the file was made for model "custom")`
 	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), want) {
 		t.Errorf("gpt2-mini from a custom checkpoint: error %v, want one naming %s and saying %s", err, path, want)
 	}

@@ -23,6 +23,10 @@ type Summary struct {
 	// key "backend"; comma-separated when mixed, empty when unrecorded).
 	// Scores are bit-identical only within one backend and build.
 	Backend string `json:"backend,omitempty"`
+	// Split is the held-out split the runs were scored on ("validation"
+	// when a profile's budgets were being chosen; comma-separated when
+	// mixed; empty for "test" or unrecorded).
+	Split string `json:"split,omitempty"`
 	// Seeds is the sorted set of seeds of the runs.
 	Seeds []uint64 `json:"seeds"`
 	// Tasks holds, per protocol, the sorted set of task orders of the
@@ -174,6 +178,7 @@ func Summarise(runs []*Run) *Summary {
 		return g
 	}
 	profiles := map[string]bool{}
+	splits := map[string]bool{}
 	backends := map[string]bool{}
 	seeds := map[uint64]bool{}
 	orders := map[string]map[string][]string{} // protocol → joined order → order
@@ -183,6 +188,9 @@ func Summarise(runs []*Run) *Summary {
 
 	for _, r := range runs {
 		profiles[r.Profile] = true
+		if sp := r.Config["eval_split"]; sp != "" && sp != "test" {
+			splits[sp] = true
+		}
 		if b := r.Config["backend"]; b != "" {
 			backends[b] = true
 		}
@@ -247,6 +255,7 @@ func Summarise(runs []*Run) *Summary {
 
 	s.Profile = strings.Join(sortedKeys(profiles), ",")
 	s.Backend = strings.Join(sortedKeys(backends), ",")
+	s.Split = strings.Join(sortedKeys(splits), ",")
 	for seed := range seeds {
 		s.Seeds = append(s.Seeds, seed)
 	}

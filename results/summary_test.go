@@ -3,6 +3,7 @@ package results
 import (
 	"math"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -119,5 +120,23 @@ func TestEntryOrder(t *testing.T) {
 	}
 	if !slices.Equal(s.Models(), []string{"bert-mini", "gpt2-mini", "custom", "mlp"}) {
 		t.Errorf("models %v", s.Models())
+	}
+}
+
+// Runs scored on the validation split say so in the summary and above
+// the tables.
+func TestSummaryValidationSplit(t *testing.T) {
+	r := seqRun("custom", "naive", 1, threeTasks)
+	r.Config = map[string]string{"eval_split": "validation"}
+	s := Summarise([]*Run{r, seqRun("custom", "naive", 2, threeTasks)})
+	if s.Split != "validation" {
+		t.Errorf("split %q, want validation", s.Split)
+	}
+	var b strings.Builder
+	if err := Render(&b, s, FormatMarkdown); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(b.String(), "Scored on the validation split") {
+		t.Errorf("tables do not start with the split warning:\n%.200s", b.String())
 	}
 }

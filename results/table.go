@@ -34,6 +34,9 @@ func Render(w io.Writer, s *Summary, format string) error {
 	if err := CheckFormat(format); err != nil {
 		return err
 	}
+	if s.Split != "" {
+		fmt.Fprintf(w, "Scored on the %s split: these runs choose budgets; they are not results.\n\n", s.Split)
+	}
 	for _, t := range []func(io.Writer, *Summary, string) error{
 		RetentionTable, ForgettingTable, StandardTable, CompressionTable, PairedTable, VerdictTable,
 	} {

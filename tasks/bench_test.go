@@ -45,18 +45,18 @@ func benchFile(b *testing.B, dir, tok string, vocab int) {
 // 2M-token training file, in tokens per second.
 func BenchmarkTrain(b *testing.B) {
 	dir := b.TempDir()
-	benchFile(b, dir, "gpt2-8k", 8192)
+	benchFile(b, dir, "gpt2-2k", 2048)
 	benchFile(b, dir, "bert-uncased", 30522)
 	for _, c := range []struct {
 		name, tok string
 		obj       models.Objective
 		cache     int64
 	}{
-		{"lm", "gpt2-8k", models.NextToken, CacheTokens},
+		{"lm", "gpt2-2k", models.NextToken, CacheTokens},
 		{"mlm", "bert-uncased", models.Masked, CacheTokens},
 		// A cache of 1/8 of the file: shuffled in groups, each record
 		// batch decoded once per epoch.
-		{"lm-grouped", "gpt2-8k", models.NextToken, 1 << 18},
+		{"lm-grouped", "gpt2-2k", models.NextToken, 1 << 18},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			task, err := Open(Spec{Dir: dir, Domain: "bench", Tokenizer: c.tok, Objective: c.obj, Ctx: 128}, 0)

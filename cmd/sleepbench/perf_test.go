@@ -24,11 +24,11 @@ func TestStepFLOPs(t *testing.T) {
 			t.Errorf("%s: stepFLOPs = %g, want %g", name, got, want)
 		}
 	}
-	// Hand count, custom (L=2, D=128, F=512, V=8192) at T=4, 2 targets:
+	// Hand count, custom (L=2, D=128, F=512, V=2048) at T=4, 2 targets:
 	// body per token 3·2·(2·(4·128²+2·128·512) + 4·4·128) = 2,371,584;
-	// head per target 3·2·128·8192 = 6,291,456.
+	// head per target 3·2·128·2048 = 1,572,864.
 	c, _ := models.LookupConfig("custom")
-	if got, want := stepFLOPs(c, 1, 4, 2), 4*2371584.0+2*6291456.0; got != want {
+	if got, want := stepFLOPs(c, 1, 4, 2), 4*2371584.0+2*1572864.0; got != want {
 		t.Errorf("custom: stepFLOPs = %g, want %g", got, want)
 	}
 }
