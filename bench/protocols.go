@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/sleepbench/sleepbench/models"
@@ -24,6 +25,25 @@ type SequenceResult struct {
 // for a task (a sleeping method sleeps after it too), and evaluates every
 // task of ts again, giving row T+1.
 func RunSequence(l *Loop, ts []Task, next Task, steps int) (*SequenceResult, error) {
+	per := make([]int, len(ts))
+	for i := range per {
+		per[i] = steps
+	}
+	return sequence(context.Background(), l, ts, per, next, steps)
+}
+
+// RunTasks is RunSequence without a next day and with a step count per
+// task: steps[i] wake steps for ts[i] (the image suites train each task
+// for a number of epochs). A cancelled ctx stops it before the next task.
+func RunTasks(ctx context.Context, l *Loop, ts []Task, steps []int) (*SequenceResult, error) {
+	if len(steps) != len(ts) {
+		return nil, fmt.Errorf("%s: %d step counts for %d tasks", l.Name, len(steps), len(ts))
+	}
+	return sequence(ctx, l, ts, steps, nil, 0)
+}
+
+// sequence is the loop of RunSequence and RunTasks.
+func sequence(ctx context.Context, l *Loop, ts []Task, steps []int, next Task, nextSteps int) (*SequenceResult, error) {
 	res := &SequenceResult{}
 	add := func() error {
 		acc, loss, err := l.Evaluate(ts)
@@ -38,7 +58,10 @@ func RunSequence(l *Loop, ts []Task, next Task, steps int) (*SequenceResult, err
 		return nil, err
 	}
 	for i, t := range ts {
-		p := Period{Task: t, Steps: steps, Label: fmt.Sprintf("task %d (%s)", i+1, t.Name()), Stream: uint64(i)}
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("%s: %w", l.Name, err)
+		}
+		p := Period{Task: t, Steps: steps[i], Label: fmt.Sprintf("task %d (%s)", i+1, t.Name()), Stream: uint64(i)}
 		if err := l.Train(p); err != nil {
 			return nil, err
 		}
@@ -47,7 +70,7 @@ func RunSequence(l *Loop, ts []Task, next Task, steps int) (*SequenceResult, err
 		}
 	}
 	if next != nil {
-		p := Period{Task: next, Steps: steps, Label: fmt.Sprintf("next day (%s)", next.Name()), Stream: uint64(len(ts))}
+		p := Period{Task: next, Steps: nextSteps, Label: fmt.Sprintf("next day (%s)", next.Name()), Stream: uint64(len(ts))}
 		if err := l.Train(p); err != nil {
 			return nil, err
 		}

@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/sleepbench/sleepbench/bench"
+	"github.com/sleepbench/sleepbench/bench/suite"
 )
 
 func init() {
@@ -63,9 +63,9 @@ func suiteSeeds(s string) ([]uint64, error) {
 func runSuite(args []string) error {
 	fs := flag.NewFlagSet("suite", flag.ContinueOnError)
 	seeds := fs.String("seeds", "5", "number of seeds (1..n), or a comma-separated list of seeds")
-	methodsFlag := fs.String("methods", "", "comma-separated suite methods (default all): "+strings.Join(bench.SuiteMethods(), ","))
+	methodsFlag := fs.String("methods", "", "comma-separated suite methods (default all): "+strings.Join(suite.SuiteMethods(), ","))
 	scenarios := fs.String("scenarios", "", "comma-separated scenarios of split-mnist (default all): task,domain,class")
-	data := fs.String("data", bench.DefaultImageData, "folder of the full MNIST Arrow files (pixels/mnist-*.arrow), as written by 'sleepbench data build -only mnist'")
+	data := fs.String("data", suite.DefaultImageData, "folder of the full MNIST Arrow files (pixels/mnist-*.arrow), as written by 'sleepbench data build -only mnist'")
 	out := fs.String("out", "", "output folder (default out/suite/NAME)")
 	jobs := fs.Int("jobs", 1, "runs trained at once")
 	epochs := fs.Int("epochs", 0, "epochs per task (default: the published setup's, 4 for split-mnist, 10 for permuted-mnist)")
@@ -102,13 +102,13 @@ func runSuite(args []string) error {
 	}
 	if name == "" {
 		fs.Usage()
-		return fmt.Errorf("no suite named (valid: %s)", strings.Join(bench.SuiteNames(), ", "))
+		return fmt.Errorf("no suite named (valid: %s)", strings.Join(suite.SuiteNames(), ", "))
 	}
 	sd, err := suiteSeeds(*seeds)
 	if err != nil {
 		return err
 	}
-	opt := bench.SuiteOptions{
+	opt := suite.SuiteOptions{
 		Seeds: sd, Methods: suiteList(*methodsFlag), Scenarios: suiteList(*scenarios),
 		Data: *data, Out: *out, Jobs: *jobs, Epochs: *epochs, Permutations: *perms,
 		FisherSamples: *fisher, Set: sets, Format: *format, MaskUnseen: *mask,
@@ -118,5 +118,5 @@ func runSuite(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	return bench.RunSuite(ctx, name, opt, os.Stdout)
+	return suite.RunSuite(ctx, name, opt, os.Stdout)
 }

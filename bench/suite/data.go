@@ -1,4 +1,4 @@
-package bench
+package suite
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"sync"
 
+	"github.com/sleepbench/sleepbench/bench"
 	"github.com/sleepbench/sleepbench/datasets"
 	"github.com/sleepbench/sleepbench/models"
 	"github.com/sleepbench/sleepbench/tasks"
@@ -346,4 +347,4 @@ func fillPadded(dst []float32, pix []uint8) {
 }
 
 // *imageTask is a Task.
-var _ Task = (*imageTask)(nil)
+var _ bench.Task = (*imageTask)(nil)

@@ -1,4 +1,4 @@
-package bench
+package suite
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sleepbench/sleepbench/bench"
 	"github.com/sleepbench/sleepbench/datasets"
 	"github.com/sleepbench/sleepbench/methods"
 	"github.com/sleepbench/sleepbench/models"
@@ -277,7 +278,7 @@ func float32Bytes(xs []float32) []byte {
 }
 
 // sampleDir is the committed MNIST sample.
-var sampleDir = filepath.Join("..", "datasets", "data")
+var sampleDir = filepath.Join("..", "..", "datasets", "data")
 
 // TestLoadMNISTSample reads the committed sample through package tasks
 // and checks it against the rows the Arrow reader gives directly.
@@ -476,9 +477,9 @@ func BenchmarkSplitMNISTStep(b *testing.B) {
 		b.Fatal(err)
 	}
 	opt := models.NewAdamW(m.Params(), models.AdamWConfig{Beta1: 0.9, Beta2: 0.999, Eps: 1e-8})
-	loop := NewLoop("bench", m, impl, opt, Settings{Batch: 128, EvalBatch: 1000, LR: 1e-3, MinLR: 1e-3, Schedule: Constant}, 1)
+	loop := bench.NewLoop("bench", m, impl, opt, bench.Settings{Batch: 128, EvalBatch: 1000, LR: 1e-3, MinLR: 1e-3, Schedule: bench.Constant}, 1)
 	b.ResetTimer()
-	if err := loop.Train(Period{Task: ts[0], Steps: b.N, Label: "bench"}); err != nil {
+	if err := loop.Train(bench.Period{Task: ts[0], Steps: b.N, Label: "bench"}); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(b.N*128)/b.Elapsed().Seconds(), "images/s")
@@ -618,9 +619,9 @@ func TestSuiteMaskUnseen(t *testing.T) {
 			t.Fatal(err)
 		}
 		opt := models.NewAdamW(model.Params(), models.AdamWConfig{Beta1: 0.9, Beta2: 0.999, Eps: 1e-8})
-		loop := NewLoop(name, model, meth, opt, Settings{Batch: 4, EvalBatch: 8, LR: 1e-3, MinLR: 1e-3, Schedule: Constant}, 1)
+		loop := bench.NewLoop(name, model, meth, opt, bench.Settings{Batch: 4, EvalBatch: 8, LR: 1e-3, MinLR: 1e-3, Schedule: bench.Constant}, 1)
 		for i, task := range cts[:3] {
-			if err := loop.Train(Period{Task: task, Steps: 4, Label: task.Name(), Stream: uint64(i)}); err != nil {
+			if err := loop.Train(bench.Period{Task: task, Steps: 4, Label: task.Name(), Stream: uint64(i)}); err != nil {
 				t.Fatalf("%s, masked: %v", name, err)
 			}
 		}

@@ -1,0 +1,161 @@
+package bench
+
+import (
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/sleepbench/sleepbench/results"
+)
+
+// runJob runs the runs of one job that have no result file yet.
+func (r *Runner) runJob(job []RunSpec) error {
+	first := job[0]
+	if first.Protocol == Dormancy {
+		if r.exists(first) {
+			return nil
+		}
+		return r.runDormancy(first)
+	}
+	return r.runSequence(job)
+}
+
+func (r *Runner) runDormancy(s RunSpec) error {
+	start := r.now()
+	cfg, err := r.methodConfig(s.Model, s.Method, Dormancy)
+	if err != nil {
+		return err
+	}
+	o, err := r.open(s, s.Seed, cfg, false)
+	if err != nil {
+		return err
+	}
+	defer o.close()
+	r.track.begin(s.Name(), r.cost(s.Model))
+	others := append([]Task(nil), o.order[1:]...)
+	if o.next != nil {
+		others = append(others, o.next)
+	}
+	p := r.Profile
+	res, err := RunDormancy(o.loop, o.order[0], others, p.Steps, p.Days, p.DaySteps, p.EvalEvery)
+	if err != nil {
+		return err
+	}
+	rec := record(s, p.Name, o)
+	rec.Tasks = rec.Tasks[:1]
+	rec.Days, rec.DaysLoss = res.Acc, res.Loss
+	if len(res.Days) != p.Days+1 {
+		rec.DayNumbers = res.Days
+	}
+	rec.Config["interfering"] = strings.Join(names(others), ",")
+	r.finish(rec, o.loop, start)
+	if err := r.save(s, rec); err != nil {
+		return err
+	}
+	r.track.end(s.Name(), r.work(s))
+	return nil
+}
+
+func names(ts []Task) []string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = t.Name()
+	}
+	return out
+}
+
+// runSequence runs a sequence run and the compression run sharing its
+// model. When the sequence's file exists but the compression's does not
+// (an interrupted command), the sequence is trained again — bit for bit
+// the same model — without rewriting its file.
+func (r *Runner) runSequence(job []RunSpec) error {
+	start := r.now()
+	s := job[0]
+	cfg, err := r.methodConfig(s.Model, s.Method, s.Protocol)
+	if err != nil {
+		return err
+	}
+	o, err := r.open(s, s.Seed, cfg, false)
+	if err != nil {
+		return err
+	}
+	defer o.close()
+	p := r.Profile
+	var seqSpec, compSpec *RunSpec
+	for i := range job {
+		if r.exists(job[i]) {
+			continue
+		}
+		switch job[i].Protocol {
+		case Sequence:
+			seqSpec = &job[i]
+		case Compression:
+			compSpec = &job[i]
+		}
+	}
+	if seqSpec == nil && compSpec == nil {
+		return nil
+	}
+	live := s.Name()
+	if seqSpec == nil {
+		live = compSpec.Name()
+	}
+	r.track.begin(live, r.cost(s.Model))
+	res, err := RunSequence(o.loop, o.order, o.next, p.Steps)
+	if err != nil {
+		return err
+	}
+	if seqSpec != nil {
+		rec := record(*seqSpec, p.Name, o)
+		rec.R, rec.Loss, rec.NextDay = res.R, res.Loss, res.NextDay
+		r.finish(rec, o.loop, start)
+		if err := r.save(*seqSpec, rec); err != nil {
+			return err
+		}
+		r.track.end(live, r.work(*seqSpec))
+	}
+	if compSpec != nil {
+		cstart := r.now()
+		if seqSpec != nil {
+			r.track.begin(compSpec.Name(), r.cost(compSpec.Model))
+		}
+		comp, share, err := RunCompression(o.loop, o.order, p.PruneFrac)
+		if err != nil {
+			return err
+		}
+		rec := record(*compSpec, p.Name, o)
+		rec.Config = r.runConfig(*compSpec, mustDescribe(r, s.Model), cfg)
+		rec.Compression, rec.CompressionShare = comp, share
+		// Steps and tokens are those that trained the compressed model;
+		// the wall time is the compression's own unless the model had
+		// to be trained again for it.
+		if seqSpec != nil {
+			start = cstart
+		}
+		r.finish(rec, o.loop, start)
+		if err := r.save(*compSpec, rec); err != nil {
+			return err
+		}
+		r.track.end(compSpec.Name(), 0)
+	}
+	return nil
+}
+
+func mustDescribe(r *Runner, model string) ModelInfo {
+	info, _ := r.Build.Describe(model) // validated before any run
+	return info
+}
+
+// finish fills the cost fields of rec.
+func (r *Runner) finish(rec *results.Run, l *Loop, start time.Time) {
+	rec.Steps = l.Steps
+	rec.Tokens = l.Tokens
+	rec.Periods = l.Periods
+	rec.WallSeconds = r.now().Sub(start).Seconds()
+	rec.PeakMemBytes = r.peak()
+}
+
+// save validates a run's record and writes its file atomically.
+func (r *Runner) save(s RunSpec, rec *results.Run) error {
+	return results.SaveRun(filepath.Join(r.Out, s.File), rec)
+}

@@ -1,0 +1,10 @@
+// Package suite runs the image suites (sleepbench suite), which check
+// the harness's methods against published numbers where published
+// numbers exist: split and permuted MNIST with the MLP and training setup
+// of Hsu et al. 2018 ("Re-evaluating Continual Learning Scenarios", their
+// public code GT-RIPL/Continual-Learning-Benchmark). Every run goes
+// through the same bench.Loop, sequence loop (bench.RunTasks), worker pool
+// (bench.Pool), Method plugins and optimisers as the Transformer runs;
+// docs/REPRODUCIBILITY.md gives the setup with its sources and the
+// measured tables.
+package suite

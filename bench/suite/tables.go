@@ -1,0 +1,103 @@
+package suite
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/sleepbench/sleepbench/results"
+)
+
+// tables builds one table per scenario.
+func (p *suitePlan) tables(jobs []suiteJob, runs []*results.Run) ([]*table, error) {
+	var out []*table
+	for _, sc := range p.scenarios {
+		t := &table{
+			title:  fmt.Sprintf("%s (%s)", sc.title, sc.protocol),
+			header: []string{"method", "measured ACC % (mean ± 95% CI, n)", "published % (± sd, runs)", "Δ (points)", "within 2 points?"},
+		}
+		recalled := false
+		for _, m := range p.methods {
+			var accs []float64
+			for i, j := range jobs {
+				if j.sc.protocol != sc.protocol || j.m.name != m.name {
+					continue
+				}
+				a, err := results.ACC(runs[i].R)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", j.name(), err)
+				}
+				accs = append(accs, 100*a)
+			}
+			st := results.Aggregate(accs)
+			measured := fmt.Sprintf("%.2f ± %.2f (%d)", st.Mean, st.CI, st.N)
+			if st.N < 2 {
+				measured = fmt.Sprintf("%.2f (%d)", st.Mean, st.N)
+			}
+			pub, delta, within := "—", "—", "no published number"
+			if pr, ok := LookupPublished(sc.protocol, m.name); ok {
+				pub = fmt.Sprintf("%.2f", pr.Mean)
+				if !math.IsNaN(pr.Spread) {
+					pub += fmt.Sprintf(" ± %.2f", pr.Spread)
+				}
+				pub += fmt.Sprintf(" (%d)", pr.Runs)
+				if pr.Checked == Recalled {
+					pub += " †"
+					recalled = true
+				}
+				d := st.Mean - pr.Mean
+				delta = fmt.Sprintf("%+.2f", d)
+				within = "no"
+				if math.Abs(d) <= 2 {
+					within = "yes"
+				}
+				if pr.Checked == Recalled {
+					within += ", not counted (†)"
+				}
+			}
+			t.rows = append(t.rows, []string{m.name, measured, pub, delta, within})
+		}
+		t.notes = append(t.notes,
+			fmt.Sprintf("Setup: %s; MLP 1024-%s, %d epochs per task, batch %d, constant learning rate (SGD %g, Adam %g).",
+				sc.setup, joinInts(sc.hidden, "-"), sc.epochs, sc.batch, sc.sgdLR, sc.adamLR),
+			"ACC = mean test accuracy over all tasks after the last task. Measured: mean ± half-width of the 95% Student-t interval over seeds. Published: mean ± standard deviation as printed.")
+		if recalled {
+			t.notes = append(t.notes, "† published number not checked against a retrieved copy of the table (see docs/REPRODUCIBILITY.md).")
+		}
+		def := splitScenarios()[0].epochs
+		if p.name == PermutedMNIST {
+			def = permutedScenarios()[0].epochs
+		}
+		if sc.epochs != def {
+			t.notes = append(t.notes, fmt.Sprintf("Changed budget: %d epochs per task instead of the published %d.", sc.epochs, def))
+		}
+		if p.masked(sc) {
+			t.notes = append(t.notes, "Output mask (-mask-unseen): the training loss covers only the outputs of the classes seen so far (2, 4, 6, 8, 10 during tasks 1–5), as in Hsu et al.'s code; evaluation uses all 10.")
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+func joinInts(xs []int, sep string) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = strconv.Itoa(x)
+	}
+	return strings.Join(s, sep)
+}
+
+// table is one printed table of a suite: a title, a header, rows and
+// notes below.
+type table struct {
+	title  string
+	header []string
+	rows   [][]string
+	notes  []string
+}
+
+func (t *table) write(w io.Writer, format string) error {
+	return results.WriteTable(w, format, t.title, t.header, t.rows, t.notes)
+}
