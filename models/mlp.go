@@ -204,64 +204,7 @@ func (m *MLP) ForwardBackward(b *Batch, opt ForwardOptions) (float64, error) {
 		}
 		row[y] -= float32(scale)
 	}
-
-	last := m.cfg.In
-	lastAct := m.x
-	if L := len(m.hidden); L > 0 {
-		last = m.hidden[L-1].out
-		lastAct = m.acts[L-1]
-	}
-	var dlast []float32
-	if L := len(m.hidden); L > 0 {
-		dlast = m.dacts[L-1][:B*last]
-		clear(dlast)
-	}
-	for h := range m.heads {
-		rows := mlpRows(heads, h)
-		if len(rows) == 0 {
-			continue
-		}
-		hd := m.heads[h]
-		k := len(rows)
-		gout := mlpGrow(&m.gout, k*hd.out)
-		gin := mlpGrow(&m.gin, k*last)
-		for i, r := range rows {
-			copy(gout[i*hd.out:(i+1)*hd.out], m.logits[r*stride:r*stride+hd.out])
-			copy(gin[i*last:(i+1)*last], lastAct[r*last:(r+1)*last])
-		}
-		// dW = doutᵀ·in, db = Σ rows of dout.
-		m.blas.Sgemm(blas.Trans, blas.NoTrans, hd.out, last, k, 1, gout, hd.out, gin, last, 0, m.grads.Slice(hd.w), last)
-		mlpAddRows(m.grads.Slice(hd.b), gout, k, hd.out)
-		if dlast == nil {
-			continue
-		}
-		gdin := mlpGrow(&m.gdin, k*last)
-		m.blas.Sgemm(blas.NoTrans, blas.NoTrans, k, last, hd.out, 1, gout, hd.out, m.params.Slice(hd.w), last, 0, gdin, last)
-		for i, r := range rows {
-			copy(dlast[r*last:(r+1)*last], gdin[i*last:(i+1)*last])
-		}
-	}
-	for l := len(m.hidden) - 1; l >= 0; l-- {
-		ly := m.hidden[l]
-		dz := m.dacts[l][:B*ly.out]
-		a := m.acts[l][:B*ly.out]
-		for i := range dz {
-			if a[i] <= 0 {
-				dz[i] = 0
-			}
-		}
-		var in []float32
-		if l > 0 {
-			in = m.acts[l-1][:B*ly.in]
-		} else {
-			in = m.x[:B*ly.in]
-		}
-		m.blas.Sgemm(blas.Trans, blas.NoTrans, ly.out, ly.in, B, 1, dz, ly.out, in, ly.in, 0, m.grads.Slice(ly.w), ly.in)
-		mlpAddRows(m.grads.Slice(ly.b), dz, B, ly.out)
-		if l > 0 {
-			m.blas.Sgemm(blas.NoTrans, blas.NoTrans, B, ly.in, ly.out, 1, dz, ly.out, m.params.Slice(ly.w), ly.in, 0, m.dacts[l-1][:B*ly.in], ly.in)
-		}
-	}
+	m.backward(B, heads)
 	return loss * inv, nil
 }
 
@@ -349,7 +292,8 @@ func (m *MLP) forward(b *Batch, opt ForwardOptions, train bool) ([]int, error) {
 			return nil, err
 		}
 	}
-	x := mlpGrow(&m.x, B*m.cfg.In)
+	m.x = grow(m.x, B*m.cfg.In)
+	x := m.x
 	copy(x, b.Features[:B*m.cfg.In])
 	if opt.EmbedNoise != 0 {
 		if opt.RNG == nil {
@@ -374,9 +318,10 @@ func (m *MLP) forward(b *Batch, opt ForwardOptions, train bool) ([]int, error) {
 	}
 	in := x
 	for l, ly := range m.hidden {
-		a := mlpGrow(&m.acts[l], B*ly.out)
-		mlpGrow(&m.dacts[l], B*ly.out)
-		mlpLinear(m.blas, a, in, m.params.Slice(ly.w), m.params.Slice(ly.b), B, ly.in, ly.out)
+		m.acts[l] = grow(m.acts[l], B*ly.out)
+		a := m.acts[l]
+		m.dacts[l] = grow(m.dacts[l], B*ly.out)
+		linearForward(m.blas, a, in, m.params.Slice(ly.w), m.params.Slice(ly.b), B, ly.in, ly.out)
 		for i, v := range a {
 			if v < 0 {
 				a[i] = 0
@@ -389,19 +334,22 @@ func (m *MLP) forward(b *Batch, opt ForwardOptions, train bool) ([]int, error) {
 		last = m.hidden[L-1].out
 	}
 	stride := m.maxClasses()
-	logits := mlpGrow(&m.logits, B*stride)
+	m.logits = grow(m.logits, B*stride)
+	logits := m.logits
 	for h, hd := range m.heads {
 		rows := mlpRows(heads, h)
 		if len(rows) == 0 {
 			continue
 		}
 		k := len(rows)
-		gin := mlpGrow(&m.gin, k*last)
+		m.gin = grow(m.gin, k*last)
+		gin := m.gin
 		for i, r := range rows {
 			copy(gin[i*last:(i+1)*last], in[r*last:(r+1)*last])
 		}
-		gout := mlpGrow(&m.gout, k*hd.out)
-		mlpLinear(m.blas, gout, gin, m.params.Slice(hd.w), m.params.Slice(hd.b), k, last, hd.out)
+		m.gout = grow(m.gout, k*hd.out)
+		gout := m.gout
+		linearForward(m.blas, gout, gin, m.params.Slice(hd.w), m.params.Slice(hd.b), k, last, hd.out)
 		for i, r := range rows {
 			copy(logits[r*stride:r*stride+hd.out], gout[i*hd.out:(i+1)*hd.out])
 		}
@@ -409,83 +357,68 @@ func (m *MLP) forward(b *Batch, opt ForwardOptions, train bool) ([]int, error) {
 	return heads, nil
 }
 
-func (m *MLP) check(b *Batch) error {
-	if b == nil || b.B <= 0 {
-		return errors.New("mlp: empty batch")
+// backward computes the gradient of the loss of B rows (whose heads
+// forward chose) into m.grads, which must be zero, from the logit
+// gradients in m.logits and the activations of forward.
+func (m *MLP) backward(B int, heads []int) {
+	stride := m.maxClasses()
+	last := m.cfg.In
+	lastAct := m.x
+	if L := len(m.hidden); L > 0 {
+		last = m.hidden[L-1].out
+		lastAct = m.acts[L-1]
 	}
-	if b.Objective != Classify {
-		return fmt.Errorf("mlp: objective %v not supported (classify only)", b.Objective)
+	var dlast []float32
+	if L := len(m.hidden); L > 0 {
+		dlast = m.dacts[L-1][:B*last]
+		clear(dlast)
 	}
-	if b.T != m.cfg.In {
-		return fmt.Errorf("mlp: batch has T=%d features, model expects %d", b.T, m.cfg.In)
-	}
-	if len(b.Features) < b.B*b.T {
-		return fmt.Errorf("mlp: batch has %d features, want B×T = %d", len(b.Features), b.B*b.T)
-	}
-	if len(b.Targets) < b.B {
-		return fmt.Errorf("mlp: batch has %d targets, want one per row (%d)", len(b.Targets), b.B)
-	}
-	if b.Weights != nil && len(b.Weights) < b.B {
-		return fmt.Errorf("mlp: batch has %d weights, want %d", len(b.Weights), b.B)
-	}
-	if !m.cfg.SharedHead {
-		if b.Task == nil && len(m.heads) > 1 {
-			return fmt.Errorf("mlp: batch has no Task to pick among %d heads", len(m.heads))
+	for h := range m.heads {
+		rows := mlpRows(heads, h)
+		if len(rows) == 0 {
+			continue
 		}
-		if b.Task != nil && len(b.Task) < b.B {
-			return fmt.Errorf("mlp: batch has %d task ids, want %d", len(b.Task), b.B)
+		hd := m.heads[h]
+		k := len(rows)
+		m.gout = grow(m.gout, k*hd.out)
+		m.gin = grow(m.gin, k*last)
+		gout, gin := m.gout, m.gin
+		for i, r := range rows {
+			copy(gout[i*hd.out:(i+1)*hd.out], m.logits[r*stride:r*stride+hd.out])
+			copy(gin[i*last:(i+1)*last], lastAct[r*last:(r+1)*last])
 		}
-	}
-	for r := 0; r < b.B; r++ {
-		h := 0
-		if !m.cfg.SharedHead && b.Task != nil {
-			h = b.Task[r]
-			if h < 0 || h >= len(m.heads) {
-				return fmt.Errorf("mlp: row %d has task %d, model has heads 0..%d", r, h, len(m.heads)-1)
+		var gdin []float32 // the gradient of the head's input rows
+		if dlast != nil {
+			m.gdin = grow(m.gdin, k*last)
+			gdin = m.gdin
+		}
+		linearBackward(m.blas, gdin, m.grads.Slice(hd.w), m.grads.Slice(hd.b), gout, gin, m.params.Slice(hd.w), k, last, hd.out, 0, 1)
+		if gdin != nil {
+			for i, r := range rows {
+				copy(dlast[r*last:(r+1)*last], gdin[i*last:(i+1)*last])
 			}
 		}
-		if y := int(b.Targets[r]); y >= m.heads[h].out {
-			return fmt.Errorf("mlp: row %d has label %d, head %d has %d classes", r, y, h, m.heads[h].out)
+	}
+	for l := len(m.hidden) - 1; l >= 0; l-- {
+		ly := m.hidden[l]
+		dz := m.dacts[l][:B*ly.out]
+		a := m.acts[l][:B*ly.out]
+		for i := range dz {
+			if a[i] <= 0 {
+				dz[i] = 0
+			}
 		}
-	}
-	return nil
-}
-
-// checkOutputs checks b.Outputs of a training batch (b passed check;
-// heads[r] is row r's head): 0, or at most the size of every row's head
-// and above every row's label.
-func (m *MLP) checkOutputs(b *Batch, heads []int) error {
-	if b.Outputs == 0 {
-		return nil
-	}
-	if b.Outputs < 0 {
-		return fmt.Errorf("mlp: batch has Outputs = %d; want 0 (all outputs) or a positive number of outputs in the loss", b.Outputs)
-	}
-	for r, h := range heads {
-		if c := m.heads[h].out; b.Outputs > c {
-			return fmt.Errorf("mlp: batch has Outputs = %d but row %d's head %d has only %d outputs", b.Outputs, r, h, c)
+		var in []float32
+		if l > 0 {
+			in = m.acts[l-1][:B*ly.in]
+		} else {
+			in = m.x[:B*ly.in]
 		}
-		if y := int(b.Targets[r]); y >= b.Outputs {
-			return fmt.Errorf("mlp: row %d has label %d, outside the %d outputs in the loss (Batch.Outputs)", r, y, b.Outputs)
+		var din []float32
+		if l > 0 {
+			din = m.dacts[l-1][:B*ly.in]
 		}
-	}
-	return nil
-}
-
-// mlpLinear sets out (B×nOut) = in (B×nIn) · wᵀ + bias.
-func mlpLinear(impl blas.Float32, out, in, w, bias []float32, B, nIn, nOut int) {
-	for r := 0; r < B; r++ {
-		copy(out[r*nOut:(r+1)*nOut], bias)
-	}
-	impl.Sgemm(blas.NoTrans, blas.Trans, B, nOut, nIn, 1, in, nIn, w, nIn, 1, out, nOut)
-}
-
-// mlpAddRows sets dst (n) to the column sums of src (rows×n).
-func mlpAddRows(dst, src []float32, rows, n int) {
-	for r := 0; r < rows; r++ {
-		for j, v := range src[r*n : (r+1)*n] {
-			dst[j] += v
-		}
+		linearBackward(m.blas, din, m.grads.Slice(ly.w), m.grads.Slice(ly.b), dz, in, m.params.Slice(ly.w), B, ly.in, ly.out, 0, 1)
 	}
 }
 
@@ -520,13 +453,4 @@ func mlpLogSumExp(row []float32) float64 {
 		s += math.Exp(float64(v - mx))
 	}
 	return float64(mx) + math.Log(s)
-}
-
-// mlpGrow returns (*buf)[:n], reallocating when the buffer is too small.
-func mlpGrow(buf *[]float32, n int) []float32 {
-	if cap(*buf) < n {
-		*buf = make([]float32, n)
-	}
-	*buf = (*buf)[:n]
-	return *buf
 }
