@@ -1,0 +1,305 @@
+// Package methodtest is a conformance suite for continual-learning
+// methods, in the style of gonum's blas/testblas: the contract a method
+// registered with methods.Register must keep lives here, and a method
+// proves it keeps it by calling Run from a test of its own.
+//
+//	func TestConformance(t *testing.T) {
+//		methodtest.Run(t, methods.Default, "l2-anchor")
+//	}
+//
+// Run trains the method with its default settings on a tiny problem of
+// its own (an MLP from package models on a sequence of Gaussian-cluster
+// classification tasks, Tasks long) through a loop that mirrors the
+// harness's (package bench): per task BeginTask, Steps × (TrainBatch,
+// ForwardBackward, AddPenalty, clipping, optimiser step), EndTask, with
+// env.Step running the same step code for the method's own steps. A
+// whole run takes milliseconds.
+package methodtest
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/sleepbench/sleepbench/methods"
+	"github.com/sleepbench/sleepbench/models"
+)
+
+// The tiny problem every method is run on.
+const (
+	// Tasks is the length of the sequence: enough for a method that
+	// acts only once it has an anchor or a memory of an earlier task
+	// (EWC, replay) to act in two tasks.
+	Tasks = 3
+	// Steps is the number of wake steps per task, Batch the rows per
+	// training batch.
+	Steps = 20
+	Batch = 16
+	// Features is the input width of the MLP, Hidden its hidden width.
+	Features = 8
+	Hidden   = 16
+	// LR is the wake learning rate (SGD with momentum 0.9), ClipNorm the
+	// global gradient-norm clip.
+	LR       = 0.05
+	ClipNorm = 1
+)
+
+// unknownKey is a setting no method declares.
+const unknownKey = "methodtest_no_such_setting"
+
+// Run checks the method registered as name in reg, in subtests:
+//
+//   - defaults: reg.New(name, Config{}) succeeds, and so does the
+//     Config of its documented defaults (Info.Defaults) given
+//     explicitly;
+//   - unknown-setting: a Config with an undeclared key is refused, and
+//     the error names that key and every valid one;
+//   - deterministic: two runs with the same seed end with bit-identical
+//     parameters, and a run reports no error;
+//   - batch-unmodified: TrainBatch leaves every batch it is given as it
+//     was, both when it returns and at the end of the run (a method that
+//     keeps a batch must copy what it keeps);
+//   - changes-training, for a method with an Info.Baseline (one that
+//     claims to do more than its baseline): after the second task its
+//     parameters differ from those of its baseline's run on the same
+//     seed and data. An EWC whose penalty is exactly 0 or a replay that
+//     never mixes anything in fails here.
+//
+// Every run uses the method's defaults.
+func Run(t *testing.T, reg *methods.Registry, name string) {
+	t.Helper()
+	info, err := reg.Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range checks {
+		if c.name == "changes-training" && info.Baseline == "" {
+			continue
+		}
+		t.Run(c.name, func(t *testing.T) {
+			if err := c.check(reg, info); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+// checks are Run's subtests, in order; each returns what it found wrong.
+var checks = []struct {
+	name  string
+	check func(*methods.Registry, methods.Info) error
+}{
+	{"defaults", checkDefaults},
+	{"unknown-setting", checkUnknown},
+	{"deterministic", checkDeterministic},
+	{"batch-unmodified", checkBatches},
+	{"changes-training", checkChanges},
+}
+
+// RunAll runs Run over every method of reg, one subtest per method.
+func RunAll(t *testing.T, reg *methods.Registry) {
+	t.Helper()
+	for _, name := range reg.Names() {
+		t.Run(name, func(t *testing.T) { Run(t, reg, name) })
+	}
+}
+
+func checkDefaults(reg *methods.Registry, info methods.Info) error {
+	var errs []error
+	if _, err := reg.New(info.Name, methods.Config{}); err != nil {
+		errs = append(errs, fmt.Errorf("New(%q, Config{}): %w", info.Name, err))
+	}
+	cfg := methods.Config{}
+	for k, v := range info.Defaults {
+		cfg[k] = v
+	}
+	if _, err := reg.New(info.Name, cfg); err != nil {
+		errs = append(errs, fmt.Errorf("New(%q, its documented defaults %v): %w", info.Name, cfg, err))
+	}
+	return errors.Join(errs...)
+}
+
+func checkUnknown(reg *methods.Registry, info methods.Info) error {
+	_, err := reg.New(info.Name, methods.Config{unknownKey: "1"})
+	if err == nil {
+		return fmt.Errorf("New(%q, {%s: 1}) succeeded; want an error naming the valid settings", info.Name, unknownKey)
+	}
+	msg := err.Error()
+	var errs []error
+	if !strings.Contains(msg, unknownKey) {
+		errs = append(errs, fmt.Errorf("error %q does not name the unknown setting %q", msg, unknownKey))
+	}
+	var missing []string
+	for k := range info.Defaults {
+		if !strings.Contains(msg, k) {
+			missing = append(missing, k)
+		}
+	}
+	slices.Sort(missing)
+	if len(missing) > 0 {
+		errs = append(errs, fmt.Errorf("error %q does not name the valid settings %s", msg, strings.Join(missing, ", ")))
+	}
+	return errors.Join(errs...)
+}
+
+func checkDeterministic(reg *methods.Registry, info methods.Info) error {
+	const seed = 7
+	a, b := train(reg, info.Name, seed), train(reg, info.Name, seed)
+	for _, r := range []result{a, b} {
+		if r.err != nil {
+			return r.err
+		}
+	}
+	for k := range a.params {
+		if i := firstDiff(a.params[k], b.params[k]); i >= 0 {
+			return fmt.Errorf("two runs with seed %d differ after task %d: parameter %d is %v, then %v",
+				seed, k+1, i, a.params[k][i], b.params[k][i])
+		}
+	}
+	return nil
+}
+
+func checkBatches(reg *methods.Registry, info methods.Info) error {
+	r := train(reg, info.Name, 3)
+	if r.err != nil {
+		return r.err
+	}
+	return errors.Join(r.modified...)
+}
+
+func checkChanges(reg *methods.Registry, info methods.Info) error {
+	const seed = 5
+	m, base := train(reg, info.Name, seed), train(reg, info.Baseline, seed)
+	if m.err != nil {
+		return m.err
+	}
+	if base.err != nil {
+		return fmt.Errorf("baseline %s: %w", info.Baseline, base.err)
+	}
+	const task = 1 // the second task
+	if firstDiff(m.params[task], base.params[task]) < 0 {
+		return fmt.Errorf("after task %d the parameters of %s are bit-identical to those of its baseline %s (same seed and data): "+
+			"the method does not change training (a penalty of exactly 0, a memory never used?)", task+1, info.Name, info.Baseline)
+	}
+	return nil
+}
+
+// firstDiff is the index of the first element that differs in its bits,
+// or −1.
+func firstDiff(a, b []float32) int {
+	if len(a) != len(b) {
+		return 0
+	}
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			return i
+		}
+	}
+	return -1
+}
+
+// result is one run of a method on the tiny problem.
+type result struct {
+	params   [][]float32 // the parameters after each task
+	modified []error     // batches TrainBatch changed
+	err      error
+}
+
+// train runs method name with its defaults on the tiny problem with seed
+// seed. The data (tasks and the order of training batches) depend on the
+// seed only, so runs of two methods with one seed see the same batches.
+func train(reg *methods.Registry, name string, seed uint64) result {
+	var res result
+	res.err = func() error {
+		m, err := reg.New(name, methods.Config{})
+		if err != nil {
+			return err
+		}
+		tasks := clusterTasks(seed)
+		model, err := models.NewMLP(models.MLPConfig{In: Features, Hidden: []int{Hidden}, Classes: []int{2}, SharedHead: true}, seed)
+		if err != nil {
+			return err
+		}
+		opt := &models.SGD{Momentum: 0.9}
+		env := &methods.Env{
+			Model: model,
+			Cfg:   methods.TrainConfig{BatchSize: Batch, StepsPerTask: Steps, LR: LR},
+			RNG:   rand.New(rand.NewPCG(seed, 1)),
+			Logf:  func(string, ...any) {},
+		}
+		// One step function for the wake steps and env.Step, as the
+		// harness has.
+		env.Step = func(b *models.Batch, fo models.ForwardOptions, lr float64) (float64, error) {
+			loss, err := model.ForwardBackward(b, fo)
+			if err != nil {
+				return loss, err
+			}
+			if math.IsNaN(loss) || math.IsInf(loss, 0) {
+				return loss, fmt.Errorf("loss %v", loss)
+			}
+			if pen := m.AddPenalty(env); math.IsNaN(pen) || math.IsInf(pen, 0) {
+				return loss, fmt.Errorf("penalty %v", pen)
+			}
+			models.ClipGradNorm(model.Grads(), ClipNorm)
+			opt.Step(model.Params(), model.Grads(), lr)
+			return loss, nil
+		}
+		data := rand.New(rand.NewPCG(seed, 2))
+		type given struct {
+			b, before *models.Batch
+			where     string
+		}
+		var kept []given
+		for _, tk := range tasks {
+			env.Tasks = append(env.Tasks, tk)
+			if err := m.BeginTask(env, tk); err != nil {
+				return fmt.Errorf("%s: BeginTask of task %d: %w", name, tk.idx, err)
+			}
+			for s := 0; s < Steps; s++ {
+				where := fmt.Sprintf("task %d step %d", tk.idx, s)
+				b := pick(tk.train, data, Batch)
+				before := clone(b)
+				tb, err := m.TrainBatch(env, b)
+				if err != nil {
+					return fmt.Errorf("%s: TrainBatch at %s: %w", name, where, err)
+				}
+				if d := cmp.Diff(before, b); d != "" {
+					res.modified = append(res.modified, fmt.Errorf("%s: TrainBatch at %s changed the batch it was given (-before +after):\n%s", name, where, d))
+				}
+				kept = append(kept, given{b, before, where})
+				if _, err := env.Step(tb, models.ForwardOptions{}, LR); err != nil {
+					return fmt.Errorf("%s: %s: %w", name, where, err)
+				}
+			}
+			if err := m.EndTask(env, tk); err != nil {
+				return fmt.Errorf("%s: EndTask of task %d: %w", name, tk.idx, err)
+			}
+			res.params = append(res.params, slices.Clone(model.Params().Data))
+		}
+		for _, g := range kept {
+			if d := cmp.Diff(g.before, g.b); d != "" {
+				res.modified = append(res.modified, fmt.Errorf("%s: the batch given to TrainBatch at %s had changed by the end of the run (-before +after):\n%s", name, g.where, d))
+				break
+			}
+		}
+		return nil
+	}()
+	return res
+}
+
+// clone deep-copies b.
+func clone(b *models.Batch) *models.Batch {
+	c := *b
+	c.Inputs = slices.Clone(b.Inputs)
+	c.Features = slices.Clone(b.Features)
+	c.Lengths = slices.Clone(b.Lengths)
+	c.Targets = slices.Clone(b.Targets)
+	c.Task = slices.Clone(b.Task)
+	c.Weights = slices.Clone(b.Weights)
+	return &c
+}
