@@ -286,9 +286,9 @@ func (m *Transformer) Losses(b *Batch, opt ForwardOptions) ([]float64, error) {
 	sum := make([]float64, b.B)
 	cnt := make([]int, b.B)
 	for i, l := range m.a.loss {
-		r := i
+		r := m.a.rows[i] // the row (Classify) or position of target i
 		if b.Objective != Classify {
-			r = m.a.rows[i] / b.T
+			r /= b.T
 		}
 		sum[r] += l
 		cnt[r]++
