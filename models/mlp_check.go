@@ -15,20 +15,23 @@ func (m *MLP) check(b *Batch) error {
 	if b.T != m.cfg.In {
 		return fmt.Errorf("mlp: batch has T=%d features, model expects %d", b.T, m.cfg.In)
 	}
-	if len(b.Features) < b.B*b.T {
+	if len(b.Features) != b.B*b.T {
 		return fmt.Errorf("mlp: batch has %d features, want B×T = %d", len(b.Features), b.B*b.T)
 	}
-	if len(b.Targets) < b.B {
+	if b.Inputs != nil {
+		return fmt.Errorf("mlp: batch has %d token Inputs; an MLP reads Features only", len(b.Inputs))
+	}
+	if len(b.Targets) != b.B {
 		return fmt.Errorf("mlp: batch has %d targets, want one per row (%d)", len(b.Targets), b.B)
 	}
-	if b.Weights != nil && len(b.Weights) < b.B {
+	if b.Weights != nil && len(b.Weights) != b.B {
 		return fmt.Errorf("mlp: batch has %d weights, want %d", len(b.Weights), b.B)
 	}
 	if !m.cfg.SharedHead {
 		if b.Task == nil && len(m.heads) > 1 {
 			return fmt.Errorf("mlp: batch has no Task to pick among %d heads", len(m.heads))
 		}
-		if b.Task != nil && len(b.Task) < b.B {
+		if b.Task != nil && len(b.Task) != b.B {
 			return fmt.Errorf("mlp: batch has %d task ids, want %d", len(b.Task), b.B)
 		}
 	}
