@@ -85,13 +85,10 @@ func (r *Runner) open(s RunSpec, seed uint64, cfg methods.Config, validation boo
 	if err != nil {
 		return nil, err
 	}
-	obj := info.LM
-	if p.Objective == Classify {
-		obj = models.Classify
-	}
+	obj := p.objective(info)
 	o := &opened{}
 	openOne := func(domain string) (Task, error) {
-		spec := tasks.Spec{Dir: r.Data, Domain: domain, Tokenizer: info.Tokenizer, Objective: obj, Ctx: p.Ctx, EvalRows: p.EvalRows}
+		spec := tasks.Spec{Dir: r.Data, Domain: domain, Tokenizer: info.Tokenizer, Objective: obj, Ctx: p.Ctx, EvalRows: p.evalRows(obj)}
 		t, err := r.Build.OpenTask(spec, len(o.all))
 		if err != nil {
 			return nil, fmt.Errorf("%s: opening %s: %w", s.Name(), domain, err)
@@ -141,7 +138,9 @@ func (r *Runner) open(s RunSpec, seed uint64, cfg methods.Config, validation boo
 	minfo, _ := r.Build.Methods.Lookup(s.Method) // New found it
 	o.method = RecordInfo(minfo)
 	opt := r.Build.NewOptimizer(m.Params(), p.WeightDecay)
-	o.loop = NewLoop(s.Name(), m, meth, opt, p.settings(), seed)
+	set := p.settings()
+	set.EvalRows = p.evalRows(obj)
+	o.loop = NewLoop(s.Name(), m, meth, opt, set, seed)
 	if validation || p.EvalSplit == EvalValidation {
 		o.loop.UseValidation()
 	}
@@ -184,7 +183,7 @@ func (r *Runner) runConfig(s RunSpec, info ModelInfo, cfg methods.Config) map[st
 		"order_index": strconv.Itoa(s.OrderIndex + 1), "interference": p.Interference,
 		"objective": p.Objective, "tokenizer": info.Tokenizer, "eval_split": p.evalSplit(),
 		"ctx": strconv.Itoa(p.Ctx), "batch": strconv.Itoa(p.Batch),
-		"eval_batch": strconv.Itoa(p.EvalBatch), "eval_rows": strconv.Itoa(p.EvalRows),
+		"eval_batch": strconv.Itoa(p.EvalBatch), "eval_rows": strconv.Itoa(p.evalRows(p.objective(info))),
 		"steps": strconv.Itoa(p.Steps), "lr": f(p.LR), "min_lr": f(p.MinLR),
 		"warmup": strconv.Itoa(p.Warmup), "schedule": p.Schedule, "clip": f(p.ClipNorm),
 		"weight_decay": f(p.WeightDecay), "backend": r.Build.Backend,

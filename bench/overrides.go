@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -42,23 +43,24 @@ func floatField(f func(p *Profile) *float64, doc string) setter {
 }
 
 var setters = map[string]setter{
-	"ctx":          intField(func(p *Profile) *int { return &p.Ctx }, "tokens per row"),
-	"batch":        intField(func(p *Profile) *int { return &p.Batch }, "rows per training batch"),
-	"eval_batch":   intField(func(p *Profile) *int { return &p.EvalBatch }, "rows per evaluation batch"),
-	"eval_rows":    intField(func(p *Profile) *int { return &p.EvalRows }, "held-out rows scored per task (0 = all)"),
-	"steps":        intField(func(p *Profile) *int { return &p.Steps }, "wake steps per task"),
-	"warmup":       intField(func(p *Profile) *int { return &p.Warmup }, "warm-up steps per period"),
-	"days":         intField(func(p *Profile) *int { return &p.Days }, "dormancy days"),
-	"day_steps":    intField(func(p *Profile) *int { return &p.DaySteps }, "wake steps per dormancy day"),
-	"eval_every":   intField(func(p *Profile) *int { return &p.EvalEvery }, "dormancy: score the base task every this many days (and the last)"),
-	"threads":      intField(func(p *Profile) *int { return &p.Threads }, "threads per model (0 = cores/jobs)"),
-	"buffer":       intField(func(p *Profile) *int { return &p.Buffer }, "replay-buffer rows of every buffered method (0 = each method's default)"),
-	"lr":           floatField(func(p *Profile) *float64 { return &p.LR }, "peak learning rate"),
-	"min_lr":       floatField(func(p *Profile) *float64 { return &p.MinLR }, "final learning rate of the cosine schedule"),
-	"clip":         floatField(func(p *Profile) *float64 { return &p.ClipNorm }, "gradient-norm clip (0 = off)"),
-	"weight_decay": floatField(func(p *Profile) *float64 { return &p.WeightDecay }, "AdamW weight decay"),
-	"sleep_ratio":  floatField(func(p *Profile) *float64 { return &p.SleepRatio }, "dormancy sleep steps per wake step"),
-	"prune":        floatField(func(p *Profile) *float64 { return &p.PruneFrac }, "compression: fraction pruned"),
+	"ctx":              intField(func(p *Profile) *int { return &p.Ctx }, "tokens per row"),
+	"batch":            intField(func(p *Profile) *int { return &p.Batch }, "rows per training batch"),
+	"eval_batch":       intField(func(p *Profile) *int { return &p.EvalBatch }, "rows per evaluation batch"),
+	"eval_rows":        intField(func(p *Profile) *int { return &p.EvalRows }, "held-out rows scored per task (0 = all)"),
+	"eval_rows_masked": intField(func(p *Profile) *int { return &p.EvalRowsMasked }, "held-out rows per task for masked-LM models (0 = eval_rows)"),
+	"steps":            intField(func(p *Profile) *int { return &p.Steps }, "wake steps per task"),
+	"warmup":           intField(func(p *Profile) *int { return &p.Warmup }, "warm-up steps per period"),
+	"days":             intField(func(p *Profile) *int { return &p.Days }, "dormancy days"),
+	"day_steps":        intField(func(p *Profile) *int { return &p.DaySteps }, "wake steps per dormancy day"),
+	"eval_every":       intField(func(p *Profile) *int { return &p.EvalEvery }, "dormancy: score the base task every this many days (and the last)"),
+	"threads":          intField(func(p *Profile) *int { return &p.Threads }, "threads per model (0 = cores/jobs)"),
+	"buffer":           intField(func(p *Profile) *int { return &p.Buffer }, "replay-buffer rows of every buffered method (0 = each method's default)"),
+	"lr":               floatField(func(p *Profile) *float64 { return &p.LR }, "peak learning rate"),
+	"min_lr":           floatField(func(p *Profile) *float64 { return &p.MinLR }, "final learning rate of the cosine schedule"),
+	"clip":             floatField(func(p *Profile) *float64 { return &p.ClipNorm }, "gradient-norm clip (0 = off)"),
+	"weight_decay":     floatField(func(p *Profile) *float64 { return &p.WeightDecay }, "AdamW weight decay"),
+	"sleep_ratio":      floatField(func(p *Profile) *float64 { return &p.SleepRatio }, "dormancy sleep steps per wake step"),
+	"prune":            floatField(func(p *Profile) *float64 { return &p.PruneFrac }, "compression: fraction pruned"),
 	"tune_seeds": {"seeds of the tuning runs, comma-separated", func(p *Profile, v string) error {
 		var seeds []uint64
 		for _, f := range strings.Split(v, ",") {
@@ -232,6 +234,16 @@ func (p *Profile) Apply(o Overrides) error {
 			p.Plans[i].Methods = append([]string(nil), o.Methods...)
 		}
 	}
+	// Plans of one protocol that the overrides made equal run once.
+	var plans []Plan
+	for _, pl := range p.Plans {
+		if !slices.ContainsFunc(plans, func(q Plan) bool {
+			return q.Protocol == pl.Protocol && slices.Equal(q.Models, pl.Models) && slices.Equal(q.Methods, pl.Methods)
+		}) {
+			plans = append(plans, pl)
+		}
+	}
+	p.Plans = plans
 	if len(o.Seeds) > 0 {
 		p.Seeds = append([]uint64(nil), o.Seeds...)
 	}

@@ -32,9 +32,12 @@ func (s RunSpec) Name() string {
 }
 
 // Expand lists the runs of a profile: for each plan (protocol), model,
-// method, task order and seed, in that nesting.
+// method, task order and seed, in that nesting. A run that two plans of
+// one protocol both name (after -models or -methods overrides) is listed
+// once.
 func Expand(p Profile) []RunSpec {
 	var out []RunSpec
+	seen := map[string]bool{}
 	for _, pr := range protocolNames {
 		for _, pl := range p.Plans {
 			if pl.Protocol != pr {
@@ -48,6 +51,10 @@ func Expand(p Profile) []RunSpec {
 							if len(p.Orders) > 1 {
 								file = fmt.Sprintf("runs/%s/%s/%s/seed%d-order%d.json", pr, m, meth, seed, oi+1)
 							}
+							if seen[file] {
+								continue
+							}
+							seen[file] = true
 							out = append(out, RunSpec{Protocol: pr, Model: m, Method: meth, Seed: seed, Order: o, OrderIndex: oi, File: file})
 						}
 					}

@@ -35,8 +35,8 @@ func TestBuiltinProfiles(t *testing.T) {
 		}
 	}
 	d := Default()
-	if len(d.Seeds) < 3 || d.Grids["ewc"] == nil {
-		t.Errorf("default: seeds %v, grids %v", d.Seeds, d.Grids)
+	if len(d.Seeds) < 3 || d.MethodConfigs["ewc"]["lambda"] == "" || Paper().Grids["ewc"] == nil {
+		t.Errorf("default: seeds %v, ewc %v; paper grids %v", d.Seeds, d.MethodConfigs["ewc"], Paper().Grids)
 	}
 	if _, err := LookupProfile("huge"); err == nil || !strings.Contains(err.Error(), "valid: quick, default, paper") {
 		t.Errorf("unknown profile: %v", err)
@@ -65,11 +65,11 @@ func TestSet(t *testing.T) {
 		t.Errorf("grid (-want +got):\n%s", diff)
 	}
 	// Setting a method key drops its grid.
-	d := Default()
+	d := Paper()
 	if err := d.Set("ewc.lambda=3"); err != nil || len(d.Grids["ewc"]) != 0 {
 		t.Errorf("ewc.lambda=3 left grid %v (%v)", d.Grids["ewc"], err)
 	}
-	if Default().Grids["ewc"]["lambda"] == nil {
+	if Paper().Grids["ewc"]["lambda"] == nil {
 		t.Error("Set changed the built-in profile")
 	}
 	for kv, want := range map[string]string{
@@ -124,5 +124,24 @@ func TestSetClassify(t *testing.T) {
 	}
 	if DefaultOrder()[0] != "email" {
 		t.Error("Set changed the default order")
+	}
+}
+
+// Overriding the models of the default profile makes its two sequence
+// plans overlap; each run is still listed once.
+func TestExpandOverlappingPlans(t *testing.T) {
+	p := Default()
+	if err := p.Apply(Overrides{Models: []string{"custom"}}); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, s := range Expand(p) {
+		if seen[s.File] {
+			t.Errorf("%s listed twice", s.File)
+		}
+		seen[s.File] = true
+	}
+	if !seen["runs/sequence/custom/naive/seed1.json"] || !seen["runs/sequence/custom/joint/seed1.json"] {
+		t.Errorf("runs missing: %v", seen)
 	}
 }

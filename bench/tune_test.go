@@ -263,7 +263,7 @@ func TestSetTuneSeeds(t *testing.T) {
 			t.Errorf("Set(%q) = %v, want %q", kv, err, want)
 		}
 	}
-	for _, name := range []string{"default", "paper"} {
+	for _, name := range []string{"paper"} {
 		p, _ := LookupProfile(name)
 		for _, m := range []string{"ewc", "ewc-online"} {
 			g := p.Grids[m]["lambda"]
