@@ -284,3 +284,44 @@ func TestInitFromCheckpoint(t *testing.T) {
 		t.Errorf("missing base checkpoint: %v", err)
 	}
 }
+
+// TestDefaultEvaluationSize checks the default profile's evaluation on
+// the committed data: at least 256 held-out windows per domain for every
+// model, and at least 2,000 masked positions per domain for the encoder.
+func TestDefaultEvaluationSize(t *testing.T) {
+	data := dataDir(t)
+	p := Default()
+	for _, model := range []string{"custom", "gpt2-mini", "bert-mini"} {
+		info, err := Describe(model)
+		if err != nil {
+			t.Fatal(err)
+		}
+		obj := p.objective(info)
+		for _, d := range append(DefaultOrder(), p.Interference) {
+			tk, err := tasks.Open(tasks.Spec{Dir: data, Domain: d, Tokenizer: info.Tokenizer, Objective: obj, Ctx: p.Ctx, EvalRows: p.evalRows(obj)}, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			bs, err := tk.Test(p.EvalBatch)
+			tk.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows, targets := 0, 0
+			for _, b := range bs {
+				rows += b.B
+				for _, y := range b.Targets {
+					if y >= 0 {
+						targets++
+					}
+				}
+			}
+			if rows < 256 {
+				t.Errorf("%s on %s: %d windows, want at least 256", model, d, rows)
+			}
+			if obj == models.Masked && targets < 2000 {
+				t.Errorf("%s on %s: %d masked positions, want at least 2,000", model, d, targets)
+			}
+		}
+	}
+}

@@ -212,15 +212,32 @@ func Quick() Profile {
 // sequence (so that every model's learning and forgetting is measured)
 // and the retention protocol with its three arms.
 //
-// Budgets (the evidence for each is in budgetNotes below): 40 steps of
-// 16 × 32 tokens per task at the learning rate chosen on the validation
-// splits; every evaluation scores 256 held-out windows of 32 tokens per
-// domain (420 for bert-mini, so that at least 2,000 masked positions are
-// scored), the same windows for every method and seed; 30 dormancy days
-// of 4 wake steps and 2 sleep steps, the base task scored every 5 days;
-// EWC's λ fixed at the value tuned on the validation splits over two
-// seeds (tuning it inside `make bench` would cost a fifth of its time;
-// -set grid.ewc.lambda=... tunes it again).
+// Budgets: 40 steps of 16 × 32 tokens per task (fixed by the time budget:
+// make bench within 20 minutes on two cores with the AVX2 kernel) at the
+// learning rate chosen on the validation splits; every evaluation scores
+// 256 held-out windows of 32 tokens per domain (512 for bert-mini, so that
+// at least 2,000 masked positions are scored: 2,053–2,233 per domain,
+// TestDefaultEvaluationSize), the same windows for every method and
+// seed; 30 dormancy days of 4 wake steps and 2 sleep steps, the base task
+// scored every 5 days; EWC's λ fixed at the value tuned on the validation
+// splits over two seeds (tuning inside `make bench` would cost about a
+// fifth of its time; -set grid.ewc.lambda=0,1,10,... tunes it again).
+//
+// The validation evidence (2026-11-30; `sleepbench run -profile default
+// -protocol sequence -methods naive -seeds 1000 -set eval_split=validation
+// -set lr=LR -set min_lr=LR/10`, one tuning seed; the criterion is the
+// mean over the five tasks of the validation loss right after training
+// each, i.e. how well a task is learned, lower is better; F is the loss
+// forgetting over rows 0..T):
+//
+//	custom     lr 3e-4: 4.5066 nats (F 0.103)   1e-3: 4.3629 (F 0.249)   3e-3: 4.3726 (F 0.488)
+//
+// so lr = 1e-3 (min_lr 1e-4). EWC and online EWC on custom at that rate,
+// validation ACC − F (points/100) over seeds 1000 and 1001, λ in
+// {0, 1, 10, 100, 1000, 10⁴, 10⁵}:
+//
+//	ewc        .1478 .1685 .1764 .1709 .1617 .1580 .1571  → λ = 10 (interior)
+//	ewc-online .1478 .1783 .1872 .1770 .1627 .1585 .1578  → λ = 10 (interior)
 func Default() Profile {
 	seqMethods := []string{"naive", "ewc", "ewc-online", "replay", "aisp", "replay-matched", "aisp-priority", "aisp-replay-only", "aisp-no-noise", "joint"}
 	sleepArms := []string{"naive", "aisp", "replay-matched"}
@@ -233,8 +250,8 @@ func Default() Profile {
 			{Compression, []string{"custom"}, []string{"naive", "ewc", "replay", "aisp", "replay-matched"}},
 		},
 		MethodConfigs: map[string]methods.Config{
-			"ewc":        {"fisher_samples": "32", "lambda": "100"},
-			"ewc-online": {"fisher_samples": "32", "lambda": "100"},
+			"ewc":        {"fisher_samples": "32", "lambda": "10"},
+			"ewc-online": {"fisher_samples": "32", "lambda": "10"},
 		},
 		Buffer:         100,
 		TuneSeeds:      []uint64{1000, 1001},
@@ -247,7 +264,7 @@ func Default() Profile {
 		Batch:          16,
 		EvalBatch:      64,
 		EvalRows:       256,
-		EvalRowsMasked: 420,
+		EvalRowsMasked: 512,
 		Steps:          40,
 		LR:             1e-3,
 		MinLR:          1e-4,

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sleepbench/sleepbench/methods"
 	"github.com/sleepbench/sleepbench/results"
 )
 
@@ -20,13 +21,19 @@ func (r *Runner) runJob(job []RunSpec) error {
 	return r.runSequence(job)
 }
 
-func (r *Runner) runDormancy(s RunSpec) error {
-	start := r.now()
-	cfg, err := r.methodConfig(s.Model, s.Method, Dormancy)
+// openRun resolves the method's config for s's protocol and opens s.
+func (r *Runner) openRun(s RunSpec) (*opened, methods.Config, error) {
+	cfg, err := r.methodConfig(s.Model, s.Method, s.Protocol)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	o, err := r.open(s, s.Seed, cfg, false)
+	return o, cfg, err
+}
+
+func (r *Runner) runDormancy(s RunSpec) error {
+	start := r.now()
+	o, _, err := r.openRun(s)
 	if err != nil {
 		return err
 	}
@@ -71,11 +78,7 @@ func names(ts []Task) []string {
 func (r *Runner) runSequence(job []RunSpec) error {
 	start := r.now()
 	s := job[0]
-	cfg, err := r.methodConfig(s.Model, s.Method, s.Protocol)
-	if err != nil {
-		return err
-	}
-	o, err := r.open(s, s.Seed, cfg, false)
+	o, cfg, err := r.openRun(s)
 	if err != nil {
 		return err
 	}

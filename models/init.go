@@ -15,11 +15,10 @@ import (
 	"strings"
 )
 
-// Initialising a model from a checkpoint. SaveSafetensors and
-// LoadSafetensors (safetensors.go) keep a model's whole state in float32,
-// for resuming a run bit for bit. The functions here are for starting a
-// run from someone else's weights: a base checkpoint made by
-// `sleepbench pretrain`, or any safetensors file of the same config.
+// Checkpoints in the safetensors format (safetensors.go): for starting a
+// run from a base checkpoint made by `sleepbench pretrain`, or from any
+// safetensors file of the same config; stored as F32 they keep a model's
+// parameters bit for bit.
 //
 //   - SaveCheckpoint writes F32 or BF16 storage. BF16 (bfloat16: the top
 //     16 bits of a float32, rounded to nearest, ties to even) halves the
@@ -93,8 +92,9 @@ func F16ToFloat32(h uint16) float32 {
 
 // SaveCheckpoint writes every tensor of p to path in the safetensors
 // format, stored as dtype (F32 or BF16), in layout order, with meta as
-// the header's __metadata__. Like SaveSafetensors it writes a temporary
-// file in the same folder and renames it over path. The bytes depend only
+// the header's __metadata__. It writes a temporary file in the same
+// folder and renames it over path, so that a crash never leaves a partial
+// checkpoint. The bytes depend only
 // on p's layout and values, dtype and meta, so saving the same model
 // twice gives the same file.
 func SaveCheckpoint(path string, p *Params, dtype string, meta map[string]string) (err error) {

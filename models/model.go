@@ -1,6 +1,9 @@
 package models
 
-import "math/rand/v2"
+import (
+	"math/rand/v2"
+	"slices"
+)
 
 // Objective is what a batch asks the model to predict.
 type Objective int
@@ -58,6 +61,18 @@ type Batch struct {
 	// output. A model that does not support it refuses a batch with
 	// Outputs ≠ 0 in ForwardBackward and Losses.
 	Outputs int
+}
+
+// Clone returns a deep copy of b: no slice is shared.
+func (b *Batch) Clone() *Batch {
+	c := *b
+	c.Inputs = slices.Clone(b.Inputs)
+	c.Features = slices.Clone(b.Features)
+	c.Lengths = slices.Clone(b.Lengths)
+	c.Targets = slices.Clone(b.Targets)
+	c.Task = slices.Clone(b.Task)
+	c.Weights = slices.Clone(b.Weights)
+	return &c
 }
 
 // ForwardOptions perturb a forward pass. The zero value is a clean pass;

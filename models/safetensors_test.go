@@ -28,19 +28,20 @@ func stParams() *Params {
 	return p
 }
 
-func TestSafetensorsRoundTrip(t *testing.T) {
+func TestCheckpointF32RoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "ckpt.safetensors")
 	p := stParams()
 	meta := map[string]string{"config": "gpt2-mini", "step": "12"}
-	if err := SaveSafetensors(path, p, meta); err != nil {
+	if err := SaveCheckpoint(path, p, F32, meta); err != nil {
 		t.Fatal(err)
 	}
 	q := p.Like()
-	got, err := LoadSafetensors(path, q)
+	l, err := LoadCheckpoint(path, q)
 	if err != nil {
 		t.Fatal(err)
 	}
+	got := l.Meta
 	for i := range p.Data {
 		if math.Float32bits(p.Data[i]) != math.Float32bits(q.Data[i]) {
 			t.Fatalf("element %d: %08x after the round trip, want %08x", i, math.Float32bits(q.Data[i]), math.Float32bits(p.Data[i]))
@@ -50,24 +51,24 @@ func TestSafetensorsRoundTrip(t *testing.T) {
 		t.Errorf("metadata %v", got)
 	}
 	// Saving over an existing file leaves no temporary behind.
-	if err := SaveSafetensors(path, p, nil); err != nil {
+	if err := SaveCheckpoint(path, p, F32, nil); err != nil {
 		t.Fatal(err)
 	}
 	ents, _ := os.ReadDir(dir)
 	if len(ents) != 1 {
 		t.Errorf("folder holds %d files after two saves", len(ents))
 	}
-	if m, err := LoadSafetensors(path, q); err != nil || m != nil {
-		t.Errorf("no-metadata load: %v, %v", m, err)
+	if l, err := LoadCheckpoint(path, q); err != nil || l.Meta != nil {
+		t.Errorf("no-metadata load: %v, %v", l, err)
 	}
 }
 
 // TestSafetensorsFormat reads the file back by the spec, without the
 // loader.
-func TestSafetensorsFormat(t *testing.T) {
+func TestCheckpointFormat(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "x.safetensors")
 	p := stParams()
-	if err := SaveSafetensors(path, p, map[string]string{"k": "v"}); err != nil {
+	if err := SaveCheckpoint(path, p, F32, map[string]string{"k": "v"}); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(path)
@@ -110,11 +111,11 @@ func TestSafetensorsFormat(t *testing.T) {
 	}
 }
 
-func TestSafetensorsErrors(t *testing.T) {
+func TestCheckpointFileErrors(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "good.safetensors")
 	p := stParams()
-	if err := SaveSafetensors(path, p, nil); err != nil {
+	if err := SaveCheckpoint(path, p, F32, nil); err != nil {
 		t.Fatal(err)
 	}
 	full, _ := os.ReadFile(path)
@@ -138,20 +139,20 @@ func TestSafetensorsErrors(t *testing.T) {
 		{"tiny", write("tiny.safetensors", full[:3]), p.Like(), "too short"},
 		{"text file", write("notes.txt", []byte("These are not the tensors you are looking for.\n")), p.Like(), "not a safetensors file"},
 		{"JSON-less", write("zeros.bin", append([]byte{16, 0, 0, 0, 0, 0, 0, 0}, make([]byte, 32)...)), p.Like(), "not a JSON object"},
-		{"shape", path, other, `"wte" has shape [5 3], want [5 4]`},
-		{"extra", path, fewer, `tensors the model does not have: "ln\"odd name"`},
+		{"shape", path, other, `"wte": expected shape [5 4], found shape [5 3]`},
+		{"extra", path, fewer, `tensor "ln\"odd name" (shape [3]) is not in the model`},
 		{"missing", write("one.safetensors", nil), p.Like(), ""},
 		{"absent", filepath.Join(dir, "nope.safetensors"), p.Like(), "no such file"},
 	} {
 		if c.name == "missing" {
-			if err := SaveSafetensors(c.file, fewer, nil); err != nil {
+			if err := SaveCheckpoint(c.file, fewer, F32, nil); err != nil {
 				t.Fatal(err)
 			}
-			c.want = `no tensor "ln\"odd name"`
+			c.want = `tensor "ln\"odd name" (expected shape [3]) is missing from the file`
 		}
 		q := c.p
 		before := append([]float32(nil), q.Data...)
-		_, err := LoadSafetensors(c.file, q)
+		_, err := LoadCheckpoint(c.file, q)
 		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), c.file) {
 			t.Errorf("%s: error %v, want one naming %s and containing %q", c.name, err, c.file, c.want)
 			continue

@@ -263,7 +263,7 @@ func train(reg *methods.Registry, name string, seed uint64) result {
 			for s := 0; s < Steps; s++ {
 				where := fmt.Sprintf("task %d step %d", tk.idx, s)
 				b := pick(tk.train, data, Batch)
-				before := clone(b)
+				before := b.Clone()
 				tb, err := m.TrainBatch(env, b)
 				if err != nil {
 					return fmt.Errorf("%s: TrainBatch at %s: %w", name, where, err)
@@ -290,16 +290,4 @@ func train(reg *methods.Registry, name string, seed uint64) result {
 		return nil
 	}()
 	return res
-}
-
-// clone deep-copies b.
-func clone(b *models.Batch) *models.Batch {
-	c := *b
-	c.Inputs = slices.Clone(b.Inputs)
-	c.Features = slices.Clone(b.Features)
-	c.Lengths = slices.Clone(b.Lengths)
-	c.Targets = slices.Clone(b.Targets)
-	c.Task = slices.Clone(b.Task)
-	c.Weights = slices.Clone(b.Weights)
-	return &c
 }

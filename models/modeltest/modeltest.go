@@ -322,8 +322,8 @@ func checkUnmodified(s Subject, b *models.Batch) error {
 	if err != nil {
 		return err
 	}
-	before := Clone(b)
-	c := Clone(b)
+	before := b.Clone()
+	c := b.Clone()
 	var errs []error
 	for _, call := range calls {
 		if err := call.run(m, c); err != nil {
@@ -331,7 +331,7 @@ func checkUnmodified(s Subject, b *models.Batch) error {
 		}
 		if d := cmp.Diff(before, c); d != "" {
 			errs = append(errs, fmt.Errorf("%s changed its batch (-before +after):\n%s", call.name, d))
-			c = Clone(b)
+			c = b.Clone()
 		}
 	}
 	return errors.Join(errs...)
@@ -396,7 +396,7 @@ type broken struct {
 func badBatches(good *models.Batch, taskHeads bool) []broken {
 	var out []broken
 	add := func(what string, change func(b *models.Batch)) {
-		b := Clone(good)
+		b := good.Clone()
 		change(b)
 		out = append(out, broken{what, b})
 	}
@@ -437,18 +437,6 @@ func badBatches(good *models.Batch, taskHeads bool) []broken {
 		}
 	}
 	return out
-}
-
-// Clone deep-copies b.
-func Clone(b *models.Batch) *models.Batch {
-	c := *b
-	c.Inputs = slices.Clone(b.Inputs)
-	c.Features = slices.Clone(b.Features)
-	c.Lengths = slices.Clone(b.Lengths)
-	c.Targets = slices.Clone(b.Targets)
-	c.Task = slices.Clone(b.Task)
-	c.Weights = slices.Clone(b.Weights)
-	return &c
 }
 
 func near(a, b, tol float64) bool {
