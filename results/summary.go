@@ -68,9 +68,13 @@ type Entry struct {
 	// The same on held-out loss, in nats per target: Chaudhry's F and
 	// BWT over rows 0..T, and the paper-layout average forgetting read at
 	// the last row (LossForgetting).
-	FLoss   Stat `json:"forgetting_loss"`
-	BWTLoss Stat `json:"bwt_loss"`
-	LossAvg Stat `json:"loss_forgetting_avg"`
+	FLoss Stat `json:"forgetting_loss"`
+	// Learned holds, per task in training order, the accuracy gain right
+	// after training it over before any training, R[j][j] − R[0][j]
+	// (points): whether the model learned each domain at all.
+	Learned []Stat `json:"learned,omitempty"`
+	BWTLoss Stat   `json:"bwt_loss"`
+	LossAvg Stat   `json:"loss_forgetting_avg"`
 
 	// Dormancy protocol: retention %, and the paper's improvement of this
 	// method's retention over its baseline's (paired by seed and task
@@ -145,6 +149,7 @@ type samples struct {
 	info                                     MethodInfo
 	runs                                     int
 	acc, f, bwt, fwt, relFirst, relLast      []float64
+	learned                                  [][]float64 // per task, one value per run
 	relAvg                                   []float64
 	relExcluded                              int
 	fLoss, bwtLoss, lossAvg                  []float64
@@ -275,6 +280,15 @@ func Summarise(runs []*Run) *Summary {
 	return s
 }
 
+// aggregateEach aggregates each of xs's lists.
+func aggregateEach(xs [][]float64) []Stat {
+	var out []Stat
+	for _, x := range xs {
+		out = append(out, Aggregate(x))
+	}
+	return out
+}
+
 // last is the last element of xs, NaN when empty.
 func last(xs []float64) float64 {
 	if len(xs) == 0 {
@@ -310,6 +324,12 @@ func (g *samples) addSequence(R [][]float64) {
 	bwt, _ := BWT(R)
 	fwt, _ := FWT(R)
 	g.acc = append(g.acc, acc*100)
+	for j := 0; j < len(R[0]) && j+1 < len(R); j++ {
+		if j >= len(g.learned) {
+			g.learned = append(g.learned, nil)
+		}
+		g.learned[j] = append(g.learned[j], (R[j+1][j]-R[0][j])*100)
+	}
 	g.f = append(g.f, f*100)
 	g.bwt = append(g.bwt, bwt*100)
 	g.fwt = append(g.fwt, fwt*100)
@@ -360,7 +380,7 @@ func (g *samples) addCompression(c map[string][]float64, share map[string]float6
 
 func (g *samples) entry(k key) Entry {
 	return Entry{
-		Model: k.model, Method: k.method, Info: g.info, Runs: g.runs,
+		Model: k.model, Method: k.method, Info: g.info, Runs: g.runs, Learned: aggregateEach(g.learned),
 		ACC: Aggregate(g.acc), F: Aggregate(g.f), BWT: Aggregate(g.bwt), FWT: Aggregate(g.fwt),
 		RelFirst: Aggregate(g.relFirst), RelLast: Aggregate(g.relLast), RelAvg: Aggregate(g.relAvg),
 		RelExcluded: g.relExcluded,

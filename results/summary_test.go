@@ -140,3 +140,27 @@ func TestSummaryValidationSplit(t *testing.T) {
 		t.Errorf("tables do not start with the split warning:\n%.200s", b.String())
 	}
 }
+
+// Learned is R[j][j] − R[0][j] per task, in points: for threeTasks
+// 0.80 − 0.10 = 70, 0.90 − 0.20 = 70, 0.85 − 0.30 = 55; table 3b shows it
+// for the baseline.
+func TestLearnedByHand(t *testing.T) {
+	s := Summarise([]*Run{seqRun("custom", "naive", 1, threeTasks), seqRun("custom", "naive", 2, threeTasks)})
+	e := s.Find("custom", "naive")
+	want := []float64{70, 70, 55}
+	if len(e.Learned) != 3 {
+		t.Fatalf("learned %+v", e.Learned)
+	}
+	for j, w := range want {
+		if got := e.Learned[j]; math.Abs(got.Mean-w) > 1e-9 || got.N != 2 || got.CI != 0 {
+			t.Errorf("task %d: %+v, want %v ± 0 (n=2)", j+1, got, w)
+		}
+	}
+	var b strings.Builder
+	if err := LearnedTable(&b, s, FormatMarkdown); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(squash(b.String()), "| Custom | naive | +70.0 ± 0.0 (n=2) | +70.0 ± 0.0 (n=2) | +55.0 ± 0.0 (n=2) |") {
+		t.Errorf("table 3b:\n%s", b.String())
+	}
+}

@@ -38,7 +38,7 @@ func Render(w io.Writer, s *Summary, format string) error {
 		fmt.Fprintf(w, "Scored on the %s split: these runs choose budgets; they are not results.\n\n", s.Split)
 	}
 	for _, t := range []func(io.Writer, *Summary, string) error{
-		RetentionTable, ForgettingTable, StandardTable, CompressionTable, PairedTable, VerdictTable,
+		RetentionTable, ForgettingTable, StandardTable, LearnedTable, CompressionTable, PairedTable, VerdictTable,
 	} {
 		if err := t(w, s, format); err != nil {
 			return err
@@ -377,6 +377,44 @@ func VerdictTable(w io.Writer, s *Summary, format string) error {
 		t.rows = append(t.rows, []string{
 			modelLabel(v.Model), v.Claim, measure, v.Diff.CellPrec(true, prec), SizeCell(v.Diff, v.Size), v.Verdict,
 		})
+	}
+	return t.write(w, format)
+}
+
+// LearnedTable writes table 3b: for the baseline of each model (the
+// method playing the baseline role), the accuracy gain on each task right
+// after training it over the model before any training, R[j][j] − R[0][j]
+// in points: whether each model learned each domain.
+func LearnedTable(w io.Writer, s *Summary, format string) error {
+	n := 0
+	for _, e := range s.Entries {
+		n = max(n, len(e.Learned))
+	}
+	header := []string{"model", "method"}
+	for j := 1; j <= n; j++ {
+		header = append(header, fmt.Sprintf("task %d", j))
+	}
+	t := &table{
+		title:  "Table 3b. What each model learned: accuracy right after each task − before training (points)",
+		header: header,
+		empty:  "No baseline sequence runs.",
+		notes: []string{
+			"Baseline runs only. Before training is the model the runs start from (the base checkpoint with init=base). Cells: mean ± 95% interval (n = runs); an interval that excludes 0 means the task was learned.",
+		},
+	}
+	for _, e := range s.Entries {
+		if e.Info.Role != RoleBaseline || len(e.Learned) == 0 {
+			continue
+		}
+		row := []string{modelLabel(e.Model), e.Method}
+		for j := 0; j < n; j++ {
+			c := "—"
+			if j < len(e.Learned) {
+				c = e.Learned[j].Cell(true)
+			}
+			row = append(row, c)
+		}
+		t.rows = append(t.rows, row)
 	}
 	return t.write(w, format)
 }
