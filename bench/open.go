@@ -28,11 +28,22 @@ func (o *opened) close() {
 }
 
 // settings are the loop settings of the profile.
-func (p Profile) settings() Settings {
+func (p Profile) settings(model string) Settings {
+	lr, minLR := p.rates(model)
 	return Settings{
 		Batch: p.Batch, EvalBatch: p.EvalBatch, EvalRows: p.EvalRows,
-		LR: p.LR, MinLR: p.MinLR, Warmup: p.Warmup, Schedule: p.Schedule, ClipNorm: p.ClipNorm,
+		LR: lr, MinLR: minLR, Warmup: p.Warmup, Schedule: p.Schedule, ClipNorm: p.ClipNorm,
 	}
+}
+
+// rates returns model's peak and final learning rates: ModelLR's when it
+// names the model (the final rate scaled by the same factor), else LR and
+// MinLR.
+func (p Profile) rates(model string) (lr, minLR float64) {
+	if x, ok := p.ModelLR[model]; ok && p.LR > 0 {
+		return x, p.MinLR * x / p.LR
+	}
+	return p.LR, p.MinLR
 }
 
 // methodConfig resolves the config of method for protocol: the
@@ -138,7 +149,7 @@ func (r *Runner) open(s RunSpec, seed uint64, cfg methods.Config, validation boo
 	minfo, _ := r.Build.Methods.Lookup(s.Method) // New found it
 	o.method = RecordInfo(minfo)
 	opt := r.Build.NewOptimizer(m.Params(), p.WeightDecay)
-	set := p.settings()
+	set := p.settings(s.Model)
 	set.EvalRows = p.evalRows(obj)
 	o.loop = NewLoop(s.Name(), m, meth, opt, set, seed)
 	if validation || p.EvalSplit == EvalValidation {
@@ -176,6 +187,7 @@ func (r *Runner) initModel(m models.Model, model string) (string, error) {
 // runConfig lists every setting of a run.
 func (r *Runner) runConfig(s RunSpec, info ModelInfo, cfg methods.Config) map[string]string {
 	p := r.Profile
+	lr, minLR := p.rates(s.Model)
 	f := func(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
 	c := map[string]string{
 		"profile": p.Name, "protocol": s.Protocol, "model": s.Model, "method": s.Method,
@@ -184,7 +196,7 @@ func (r *Runner) runConfig(s RunSpec, info ModelInfo, cfg methods.Config) map[st
 		"objective": p.Objective, "tokenizer": info.Tokenizer, "eval_split": p.evalSplit(),
 		"ctx": strconv.Itoa(p.Ctx), "batch": strconv.Itoa(p.Batch),
 		"eval_batch": strconv.Itoa(p.EvalBatch), "eval_rows": strconv.Itoa(p.evalRows(p.objective(info))),
-		"steps": strconv.Itoa(p.Steps), "lr": f(p.LR), "min_lr": f(p.MinLR),
+		"steps": strconv.Itoa(p.Steps), "lr": f(lr), "min_lr": f(minLR),
 		"warmup": strconv.Itoa(p.Warmup), "schedule": p.Schedule, "clip": f(p.ClipNorm),
 		"weight_decay": f(p.WeightDecay), "backend": r.Build.Backend,
 		"optimizer": r.Build.Optimizer,

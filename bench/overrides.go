@@ -56,11 +56,27 @@ var setters = map[string]setter{
 	"threads":          intField(func(p *Profile) *int { return &p.Threads }, "threads per model (0 = cores/jobs)"),
 	"buffer":           intField(func(p *Profile) *int { return &p.Buffer }, "replay-buffer rows of every buffered method (0 = each method's default)"),
 	"lr":               floatField(func(p *Profile) *float64 { return &p.LR }, "peak learning rate"),
-	"min_lr":           floatField(func(p *Profile) *float64 { return &p.MinLR }, "final learning rate of the cosine schedule"),
-	"clip":             floatField(func(p *Profile) *float64 { return &p.ClipNorm }, "gradient-norm clip (0 = off)"),
-	"weight_decay":     floatField(func(p *Profile) *float64 { return &p.WeightDecay }, "AdamW weight decay"),
-	"sleep_ratio":      floatField(func(p *Profile) *float64 { return &p.SleepRatio }, "dormancy sleep steps per wake step"),
-	"prune":            floatField(func(p *Profile) *float64 { return &p.PruneFrac }, "compression: fraction pruned"),
+	"model_lr": {"peak learning rate per model, MODEL:LR,... (min_lr scales with it; empty: none)", func(p *Profile, v string) error {
+		m := map[string]float64{}
+		for _, part := range strings.Split(v, ",") {
+			if part = strings.TrimSpace(part); part == "" {
+				continue
+			}
+			name, val, ok := strings.Cut(part, ":")
+			x, err := strconv.ParseFloat(val, 64)
+			if !ok || name == "" || err != nil || !(x > 0) {
+				return fmt.Errorf("want MODEL:LR pairs with a positive rate, got %q", part)
+			}
+			m[name] = x
+		}
+		p.ModelLR = m
+		return nil
+	}},
+	"min_lr":       floatField(func(p *Profile) *float64 { return &p.MinLR }, "final learning rate of the cosine schedule"),
+	"clip":         floatField(func(p *Profile) *float64 { return &p.ClipNorm }, "gradient-norm clip (0 = off)"),
+	"weight_decay": floatField(func(p *Profile) *float64 { return &p.WeightDecay }, "AdamW weight decay"),
+	"sleep_ratio":  floatField(func(p *Profile) *float64 { return &p.SleepRatio }, "dormancy sleep steps per wake step"),
+	"prune":        floatField(func(p *Profile) *float64 { return &p.PruneFrac }, "compression: fraction pruned"),
 	"tune_seeds": {"seeds of the tuning runs, comma-separated", func(p *Profile, v string) error {
 		var seeds []uint64
 		for _, f := range strings.Split(v, ",") {

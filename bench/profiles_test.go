@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"math"
 	"strings"
 	"testing"
 
@@ -143,5 +144,26 @@ func TestExpandOverlappingPlans(t *testing.T) {
 	}
 	if !seen["runs/sequence/custom/naive/seed1.json"] || !seen["runs/sequence/custom/joint/seed1.json"] {
 		t.Errorf("runs missing: %v", seen)
+	}
+}
+
+// model_lr gives a model its own rate; min_lr scales with it; the run
+// records the rates it trained with.
+func TestModelLR(t *testing.T) {
+	p := Default()
+	if err := p.Set("model_lr=gpt2-mini:3e-4,bert-mini:2e-3"); err != nil {
+		t.Fatal(err)
+	}
+	// LR 1e-3, MinLR 1e-4: gpt2-mini 3e-4 and 3e-5; custom keeps 1e-3, 1e-4.
+	for model, want := range map[string][2]float64{"gpt2-mini": {3e-4, 3e-5}, "bert-mini": {2e-3, 2e-4}, "custom": {1e-3, 1e-4}} {
+		s := p.settings(model)
+		if math.Abs(s.LR-want[0]) > 1e-15 || math.Abs(s.MinLR-want[1]) > 1e-15 {
+			t.Errorf("%s: lr %g min %g, want %g %g", model, s.LR, s.MinLR, want[0], want[1])
+		}
+	}
+	for _, bad := range []string{"model_lr=gpt2-mini", "model_lr=gpt2-mini:-1", "model_lr=:1e-3"} {
+		if err := p.Set(bad); err == nil || !strings.Contains(err.Error(), "MODEL:LR") {
+			t.Errorf("%s: %v", bad, err)
+		}
 	}
 }
