@@ -3,6 +3,7 @@ package results
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 )
 
@@ -89,7 +90,8 @@ type Paired struct {
 	A     string `json:"a"`
 	B     string `json:"b"`
 	// Kind says why A is compared with B: "baseline", "control" or
-	// "ladder" (B is A's parent, one setting below).
+	// "ladder" (B is A's parent, one setting below), or several of them
+	// joined by ", ".
 	Kind   string `json:"kind"`
 	Metric string `json:"metric"`
 	Diff   Stat   `json:"diff"`
@@ -100,12 +102,23 @@ type Paired struct {
 func (v pairedValues) comparisons(entries []Entry) []Paired {
 	var out []Paired
 	for _, e := range entries {
+		// One comparison per method compared with; a method that is both
+		// the control and the ladder parent (aisp-priority's
+		// replay-matched) is one comparison of kind "control, ladder".
+		var rels []struct{ kind, b string }
 		for _, rel := range []struct{ kind, b string }{
 			{"baseline", e.Info.Baseline}, {"control", e.Info.Control}, {"ladder", e.Info.Parent},
 		} {
 			if rel.b == "" {
 				continue
 			}
+			if i := slices.IndexFunc(rels, func(r struct{ kind, b string }) bool { return r.b == rel.b }); i >= 0 {
+				rels[i].kind += ", " + rel.kind
+				continue
+			}
+			rels = append(rels, rel)
+		}
+		for _, rel := range rels {
 			for _, m := range pairedMetrics {
 				d := v.diff(e.Model, e.Method, rel.b, m.key)
 				if d.N+d.Undefined == 0 {
