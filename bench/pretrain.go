@@ -289,7 +289,7 @@ func Pretrain(opt PretrainOptions) (*PretrainManifest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pretrain: manifest: %w", err)
 	}
-	if err := writeAtomic(filepath.Join(opt.Out, opt.Model+".manifest.json"), append(b, '\n')); err != nil {
+	if err := writeFile(filepath.Join(opt.Out, opt.Model+".manifest.json"), append(b, '\n')); err != nil {
 		return nil, fmt.Errorf("pretrain: %w", err)
 	}
 	fmt.Fprintf(log, "pretrain %s: validation accuracy %.4f loss %.4f (%s; float32 before saving: %.4f, %.4f) -> %s\n",
@@ -378,35 +378,4 @@ func fileSHA256(path string) (string, error) {
 		return "", fmt.Errorf("%s: %w", path, err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// writeAtomic writes b to a temporary file beside path, syncs it and
-// renames it over path.
-func writeAtomic(path string, b []byte) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err := f.Write(b); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return nil
 }

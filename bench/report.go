@@ -53,6 +53,9 @@ func writeFile(path string, data []byte) error {
 	}
 	_, err = f.Write(data)
 	if err == nil {
+		err = f.Chmod(0o644) // CreateTemp's 0600 would survive the rename
+	}
+	if err == nil {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
