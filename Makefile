@@ -32,7 +32,7 @@ backend:
 build: backend
 	go build $(TAGS) -o $(BIN) ./cmd/sleepbench
 
-# Runs the protocols of the profile and prints the four tables.
+# Runs the protocols of the profile and prints the tables.
 # With several jobs, each run is single-threaded: OpenBLAS must not start
 # its own thread pool per run on top (it would oversubscribe the cores).
 bench: build
