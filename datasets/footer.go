@@ -15,13 +15,24 @@ import (
 // plain types, nested at most a few levels deep, and buffers must be
 // uncompressed.
 
-// Limits on what a dataset file may declare.
+// Limits on what a dataset file may declare. maxFields and maxMetadata
+// bound the schema as a whole (fields at every depth, metadata entries of
+// the schema and all its fields together), not each vector: flatbuffers
+// offsets may point many times to the same table, so a small file could
+// otherwise list 64 fields of 64 fields of 64 fields, each with the same
+// 4096 metadata entries, and take minutes to walk (issue 18).
 const (
 	maxFields     = 64
 	maxDepth      = 3
 	maxMetadata   = 4096
 	maxMetaLength = 1 << 24
 )
+
+// budget is what remains of maxFields and maxMetadata while a schema
+// (or the footer's own metadata) is walked.
+type budget struct{ fields, meta int }
+
+func newBudget() *budget { return &budget{fields: maxFields, meta: maxMetadata} }
 
 var errTruncated = errors.New("truncated: no Arrow footer at the end of the file (was it fully written?)")
 
@@ -72,7 +83,7 @@ func checkFile(f io.ReaderAt, size int64) ([]int64, error) {
 	if err != nil {
 		return nil, fmt.Errorf("footer schema: %w", err)
 	}
-	if err := checkKeyValues(footer, 4); err != nil {
+	if err := checkKeyValues(footer, 4, newBudget()); err != nil {
 		return nil, fmt.Errorf("footer metadata: %w", err)
 	}
 	if _, err := checkBlocks(f, footer, 2, fstart, need); err != nil {
@@ -235,11 +246,12 @@ func checkSchema(sc fbTable) (*layout, error) {
 		return nil, errors.New("big-endian data is not supported")
 	}
 	need := &layout{dicts: map[int64]count{}}
+	left := newBudget()
 	var err error
-	if need.record, _, err = checkFields(sc, 1, 0, need); err != nil {
+	if need.record, _, err = checkFields(sc, 1, 0, need, left); err != nil {
 		return nil, err
 	}
-	if err := checkKeyValues(sc, 2); err != nil {
+	if err := checkKeyValues(sc, 2, left); err != nil {
 		return nil, fmt.Errorf("metadata: %w", err)
 	}
 	if _, _, err := sc.vector(3, 8); err != nil {
@@ -252,15 +264,17 @@ func checkSchema(sc fbTable) (*layout, error) {
 // returns the nodes and buffers they take in a record batch (rec) and as
 // the values of a dictionary batch (plain: as if none were
 // dictionary-encoded); dictionary-encoded fields add their value
-// layout to need.dicts.
-func checkFields(t fbTable, i, depth int, need *layout) (rec, plain count, err error) {
+// layout to need.dicts. Each field visited, at any depth, is taken from
+// left.fields before it is read.
+func checkFields(t fbTable, i, depth int, need *layout, left *budget) (rec, plain count, err error) {
 	start, n, err := t.vector(i, 4)
 	if err != nil {
 		return rec, plain, err
 	}
-	if n > maxFields {
-		return rec, plain, fmt.Errorf("%d fields (at most %d)", n, maxFields)
+	if n > left.fields {
+		return rec, plain, fmt.Errorf("%d more fields: the schema may have at most %d in all, nested ones included", n, maxFields)
 	}
+	left.fields -= n
 	if n > 0 && depth >= maxDepth {
 		return rec, plain, fmt.Errorf("types nested deeper than %d levels", maxDepth)
 	}
@@ -280,7 +294,7 @@ func checkFields(t fbTable, i, depth int, need *layout) (rec, plain count, err e
 		if _, ok, err := fld.table(3); err != nil || !ok {
 			return rec, plain, fmt.Errorf("field %d: no type table (%v)", k, err)
 		}
-		crec, cplain, err := checkFields(fld, 5, depth+1, need)
+		crec, cplain, err := checkFields(fld, 5, depth+1, need, left)
 		if err != nil {
 			return rec, plain, fmt.Errorf("field %d: %w", k, err)
 		}
@@ -298,7 +312,7 @@ func checkFields(t fbTable, i, depth int, need *layout) (rec, plain count, err e
 			need.dicts[id] = fplain
 			frec = count{1, 2} // the indices
 		}
-		if err := checkKeyValues(fld, 6); err != nil {
+		if err := checkKeyValues(fld, 6, left); err != nil {
 			return rec, plain, fmt.Errorf("field %d metadata: %w", k, err)
 		}
 		rec.nodes, rec.bufs = rec.nodes+frec.nodes, rec.bufs+frec.bufs
@@ -307,15 +321,17 @@ func checkFields(t fbTable, i, depth int, need *layout) (rec, plain count, err e
 	return rec, plain, nil
 }
 
-// checkKeyValues checks the vector of KeyValue tables in field i of t.
-func checkKeyValues(t fbTable, i int) error {
+// checkKeyValues checks the vector of KeyValue tables in field i of t,
+// taking its entries from left.meta before reading them.
+func checkKeyValues(t fbTable, i int, left *budget) error {
 	start, n, err := t.vector(i, 4)
 	if err != nil {
 		return err
 	}
-	if n > maxMetadata {
-		return fmt.Errorf("%d metadata entries (at most %d)", n, maxMetadata)
+	if n > left.meta {
+		return fmt.Errorf("%d more metadata entries: at most %d in all", n, maxMetadata)
 	}
+	left.meta -= n
 	for k := 0; k < n; k++ {
 		kv, err := t.at(start + 4*k)
 		if err != nil {
