@@ -272,7 +272,9 @@ func TestCheckpointErrors(t *testing.T) {
 		{"unexpected head", save("head.safetensors", layout(wte, qkv, odd, head)), p.Like(), `tensor "cls.0.weight" (shape [2 3]) is not in the model`},
 		{"dtype", write("i8.safetensors", []byte(int8)), p.Like(), `tensor "wte" has dtype "I8"`},
 		{"truncated data", write("cut.safetensors", full[:len(full)-5]), p.Like(), "truncated"},
+		{"truncated header", write("cut2.safetensors", full[:20]), p.Like(), "truncated"},
 		{"tiny", write("tiny.safetensors", full[:3]), p.Like(), "too short"},
+		{"JSON-less", write("zeros.bin", append([]byte{16, 0, 0, 0, 0, 0, 0, 0}, make([]byte, 32)...)), p.Like(), "not a JSON object"},
 		{"text file", write("notes.txt", []byte("These are not the tensors you are looking for.\n")), p.Like(), "not a safetensors file"},
 		{"absent", filepath.Join(dir, "nope.safetensors"), p.Like(), "no such file"},
 	} {
