@@ -2,6 +2,7 @@ package models
 
 import (
 	"fmt"
+	"math"
 	"strings"
 )
 
@@ -17,6 +18,30 @@ const (
 	// LayerNorm and an LM head tied to the token embedding.
 	Decoder
 )
+
+// Activation is the nonlinearity of a Transformer's MLPs and of the
+// encoder's MLM head.
+type Activation int
+
+const (
+	// GELUTanh is the tanh approximation ½x(1 + tanh(√(2/π)(x +
+	// 0.044715x³))): GPT-2's "gelu_new", and what every sleepbench base
+	// checkpoint was trained with.
+	GELUTanh Activation = iota
+	// GELUErf is the exact GELU x·Φ(x) = ½x(1 + erf(x/√2)): BERT's
+	// "gelu".
+	GELUErf
+)
+
+func (a Activation) String() string {
+	switch a {
+	case GELUTanh:
+		return "gelu-tanh"
+	case GELUErf:
+		return "gelu-erf"
+	}
+	return fmt.Sprintf("Activation(%d)", int(a))
+}
 
 func (a Arch) String() string {
 	switch a {
@@ -44,6 +69,12 @@ type Config struct {
 	// the last real token for a decoder) in front of the classification
 	// heads.
 	Pooler bool
+	// Act is the MLP (and MLM head) nonlinearity; the zero value is
+	// GELUTanh.
+	Act Activation
+	// Eps is the LayerNorm ε; 0 means the architecture's default, 1e-12
+	// for an Encoder (as BERT) and 1e-5 for a Decoder (as GPT-2).
+	Eps float32
 	// Classes holds the number of classes of each task's classification
 	// head (task-incremental); it may be empty.
 	Classes []int
@@ -54,13 +85,16 @@ type Config struct {
 
 // Configs returns the built-in configs, largest first as in DESIGN.md.
 func Configs() []Config {
+	// bert-base has BERT's exact GELU, so that published checkpoints
+	// load with their own numerics (hf.go); bert-mini keeps the tanh
+	// form its committed base checkpoint was pretrained with.
 	return []Config{
-		{Name: "bert-base", Arch: Encoder, Layers: 12, DModel: 768, Heads: 12, DFF: 3072, Ctx: 512, Vocab: 30522, TypeVocab: 2, Pooler: true},
-		{Name: "gpt2-medium", Arch: Decoder, Layers: 24, DModel: 1024, Heads: 16, DFF: 4096, Ctx: 1024, Vocab: 50257},
-		{Name: "gpt2", Arch: Decoder, Layers: 12, DModel: 768, Heads: 12, DFF: 3072, Ctx: 1024, Vocab: 50257},
-		{Name: "bert-mini", Arch: Encoder, Layers: 4, DModel: 256, Heads: 4, DFF: 1024, Ctx: 128, Vocab: 30522, TypeVocab: 2, Pooler: true},
-		{Name: "gpt2-mini", Arch: Decoder, Layers: 4, DModel: 256, Heads: 4, DFF: 1024, Ctx: 128, Vocab: 2048},
-		{Name: "custom", Arch: Decoder, Layers: 2, DModel: 128, Heads: 2, DFF: 512, Ctx: 128, Vocab: 2048},
+		{Name: "bert-base", Arch: Encoder, Layers: 12, DModel: 768, Heads: 12, DFF: 3072, Ctx: 512, Vocab: 30522, TypeVocab: 2, Pooler: true, Act: GELUErf, Eps: 1e-12},
+		{Name: "gpt2-medium", Arch: Decoder, Layers: 24, DModel: 1024, Heads: 16, DFF: 4096, Ctx: 1024, Vocab: 50257, Eps: 1e-5},
+		{Name: "gpt2", Arch: Decoder, Layers: 12, DModel: 768, Heads: 12, DFF: 3072, Ctx: 1024, Vocab: 50257, Eps: 1e-5},
+		{Name: "bert-mini", Arch: Encoder, Layers: 4, DModel: 256, Heads: 4, DFF: 1024, Ctx: 128, Vocab: 30522, TypeVocab: 2, Pooler: true, Eps: 1e-12},
+		{Name: "gpt2-mini", Arch: Decoder, Layers: 4, DModel: 256, Heads: 4, DFF: 1024, Ctx: 128, Vocab: 2048, Eps: 1e-5},
+		{Name: "custom", Arch: Decoder, Layers: 2, DModel: 128, Heads: 2, DFF: 512, Ctx: 128, Vocab: 2048, Eps: 1e-5},
 	}
 }
 
@@ -88,6 +122,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("models: config %q: DModel %d is not a multiple of Heads %d", c.Name, c.DModel, c.Heads)
 	case c.TypeVocab < 0:
 		return fmt.Errorf("models: config %q: negative TypeVocab %d", c.Name, c.TypeVocab)
+	case c.Act != GELUTanh && c.Act != GELUErf:
+		return fmt.Errorf("models: config %q: unknown activation %d", c.Name, int(c.Act))
+	case c.Eps < 0 || math.IsNaN(float64(c.Eps)) || math.IsInf(float64(c.Eps), 0):
+		return fmt.Errorf("models: config %q: LayerNorm Eps %g is not a finite number ≥ 0", c.Name, c.Eps)
 	case c.Threads < 0:
 		return fmt.Errorf("models: config %q: negative Threads %d", c.Name, c.Threads)
 	}
@@ -97,6 +135,18 @@ func (c Config) Validate() error {
 		}
 	}
 	return nil
+}
+
+// NormEps is the LayerNorm ε the model uses: Eps, or the architecture's
+// default when Eps is 0.
+func (c Config) NormEps() float32 {
+	switch {
+	case c.Eps > 0:
+		return c.Eps
+	case c.Arch == Encoder:
+		return 1e-12
+	}
+	return 1e-5
 }
 
 // layout lists the model's tensors: the backbone (embeddings, blocks,

@@ -191,9 +191,10 @@ func parallelVec(threads, n, cost int, fn func(lo, hi int)) {
 }
 
 // geluForward adds bias (if not nil) to each of the rows of in[rows,cols]
-// in place, then sets out = gelu(in) and sig = σ(2u) for the backward
-// pass. Fusing the bias here saves a pass over the matrix.
-func geluForward(out, sig, in, bias []float32, rows, cols, threads int) {
+// in place, then sets out = gelu(in) in the form act and sig to what the
+// backward pass needs (σ(2u) for GELUTanh, Φ(x) for GELUErf). Fusing the
+// bias here saves a pass over the matrix.
+func geluForward(act Activation, out, sig, in, bias []float32, rows, cols, threads int) {
 	parallel(split(threads, 6*rows*cols), rows, func(_, lo, hi int) {
 		for r := lo; r < hi; r++ {
 			x := in[r*cols : (r+1)*cols]
@@ -203,13 +204,22 @@ func geluForward(out, sig, in, bias []float32, rows, cols, threads int) {
 					x[i] += b[i]
 				}
 			}
-			gelu(out[r*cols:(r+1)*cols], sig[r*cols:(r+1)*cols], x)
+			if act == GELUErf {
+				geluErf(out[r*cols:(r+1)*cols], sig[r*cols:(r+1)*cols], x)
+			} else {
+				gelu(out[r*cols:(r+1)*cols], sig[r*cols:(r+1)*cols], x)
+			}
 		}
 	})
 }
 
-// geluBackward multiplies d by gelu′(in) in place, given the forward's sig.
-func geluBackward(d, in, sig []float32, threads int) {
+// geluBackward multiplies d by gelu′(in) (form act) in place, given the
+// forward's sig.
+func geluBackward(act Activation, d, in, sig []float32, threads int) {
+	if act == GELUErf {
+		parallelVec(threads, len(in), 8, func(lo, hi int) { geluErfBack(d[lo:hi], in[lo:hi], sig[lo:hi]) })
+		return
+	}
 	parallelVec(threads, len(in), 2, func(lo, hi int) { geluBack(d[lo:hi], in[lo:hi], sig[lo:hi]) })
 }
 

@@ -69,9 +69,15 @@ func TestLayerNormGrad(t *testing.T) {
 	}
 }
 
-// TestGeluMLPGrad checks FC₂(GELU(FC₁ x)): linear, GELU and their
-// backward passes.
+// TestGeluMLPGrad checks FC₂(GELU(FC₁ x)): linear, GELU (both forms)
+// and their backward passes.
 func TestGeluMLPGrad(t *testing.T) {
+	for _, act := range []Activation{GELUTanh, GELUErf} {
+		t.Run(act.String(), func(t *testing.T) { testGeluMLPGrad(t, act) })
+	}
+}
+
+func testGeluMLPGrad(t *testing.T, act Activation) {
 	r := rand.New(rand.NewPCG(2, 2))
 	bl := BLAS()
 	const N, I, F, O = 6, 5, 9, 4
@@ -85,7 +91,7 @@ func TestGeluMLPGrad(t *testing.T) {
 	sg := make([]float32, N*F)
 	out := make([]float32, N*O)
 	linearForward(bl, h, x, w1, nil, N, I, F)
-	geluForward(g, sg, h, b1, N, F, 2)
+	geluForward(act, g, sg, h, b1, N, F, 2)
 	linearForward(bl, out, g, w2, b2, N, F, O)
 
 	dx := make([]float32, N*I)
@@ -94,7 +100,7 @@ func TestGeluMLPGrad(t *testing.T) {
 	dw1[3], db1[0], dw2[5], db2[O-1] = 99, 99, 99, 99 // must be overwritten
 	dg := make([]float32, N*F)
 	linearBackward(bl, dg, dw2, db2, dout, g, w2, N, F, O, 0, 2)
-	geluBackward(dg, h, sg, 2)
+	geluBackward(act, dg, h, sg, 2)
 	linearBackward(bl, dx, dw1, db1, dg, x, w1, N, I, F, 0, 2)
 
 	X, W1, B1, W2, B2 := f64(x), f64(w1), f64(b1), f64(w2), f64(b2)
@@ -103,7 +109,7 @@ func TestGeluMLPGrad(t *testing.T) {
 		for n := 0; n < N; n++ {
 			u := refLinear(X[n*I:(n+1)*I], W1, B1, F)
 			for i := range u {
-				u[i] = refGelu(u[i])
+				u[i] = refAct(act, u[i])
 			}
 			all = append(all, refLinear(u, W2, B2, O)...)
 		}
@@ -130,9 +136,58 @@ func TestGeluValues(t *testing.T) {
 		{0, 0}, {1, 0.8411919906}, {-1, -0.1588080094}, {3, 2.9963627}, {-6, -0.0000000000}, {10, 10},
 	} {
 		out := make([]float32, 1)
-		geluForward(out, make([]float32, 1), []float32{float32(c.x)}, nil, 1, 1, 1)
+		geluForward(GELUTanh, out, make([]float32, 1), []float32{float32(c.x)}, nil, 1, 1, 1)
 		if math.Abs(float64(out[0])-c.want) > 2e-6*math.Max(1, math.Abs(c.want)) {
 			t.Errorf("gelu(%g) = %.9g, want %.9g", c.x, out[0], c.want)
+		}
+	}
+}
+
+func TestGeluErfValues(t *testing.T) {
+	// Hand values of x·Φ(x) from tables of the normal CDF: Φ(1) =
+	// 0.8413447461, Φ(-1) = 0.1586552539, Φ(3) = 0.9986501020, Φ(-6) =
+	// 9.8658765e-10; and far out Φ(10) = 1 to float32.
+	for _, c := range []struct{ x, want float64 }{
+		{0, 0}, {1, 0.8413447461}, {-1, -0.1586552539}, {3, 2.995950306}, {-6, -5.9195259e-9}, {10, 10},
+	} {
+		out, sig := make([]float32, 1), make([]float32, 1)
+		geluForward(GELUErf, out, sig, []float32{float32(c.x)}, nil, 1, 1, 1)
+		if math.Abs(float64(out[0])-c.want) > 2e-7*math.Max(1, math.Abs(c.want)) {
+			t.Errorf("erf gelu(%g) = %.9g, want %.9g", c.x, out[0], c.want)
+		}
+	}
+	// The two forms differ by up to about 5e-4 near |x| = 2 (the tanh
+	// form's known error), so a model must use the one it was trained
+	// with: at x = 2, ½x(1+tanh u) = 1.954597694 and x·Φ(x) = 1.954499736.
+	tanh, erf := make([]float32, 1), make([]float32, 1)
+	geluForward(GELUTanh, tanh, make([]float32, 1), []float32{2}, nil, 1, 1, 1)
+	geluForward(GELUErf, erf, make([]float32, 1), []float32{2}, nil, 1, 1, 1)
+	if d := float64(tanh[0] - erf[0]); math.Abs(d-(1.954597694-1.954499736)) > 1e-6 {
+		t.Errorf("gelu(2): tanh form %.9g − erf form %.9g = %.3g, want 9.80e-5", tanh[0], erf[0], d)
+	}
+}
+
+// TestGeluErfGrad checks geluErfBack against central differences of the
+// float64 erf form over a range of inputs, tails included, on both sides
+// of the multiple-of-8 split that parallelVec uses.
+func TestGeluErfGrad(t *testing.T) {
+	var x []float32
+	for v := -7.0; v <= 7; v += 0.37 {
+		x = append(x, float32(v))
+	}
+	out, sig := make([]float32, len(x)), make([]float32, len(x))
+	geluForward(GELUErf, out, sig, x, nil, 1, len(x), 3)
+	d := make([]float32, len(x))
+	for i := range d {
+		d[i] = 1
+	}
+	geluBackward(GELUErf, d, x, sig, 3)
+	const h = 1e-6
+	for i, v := range x {
+		xv := float64(v)
+		want := (refAct(GELUErf, xv+h) - refAct(GELUErf, xv-h)) / (2 * h)
+		if math.Abs(float64(d[i])-want) > 2e-6*math.Max(1, math.Abs(want)) {
+			t.Errorf("erf gelu′(%g) = %.9g, finite difference %.9g", v, d[i], want)
 		}
 	}
 }

@@ -8,12 +8,20 @@ import (
 )
 
 // This file is a float64 reference of the Transformer, written with plain
-// loops and independently of the kernels (GELU in its tanh form, softmax
-// and cross-entropy with math.Exp), used to check the float32 model's
+// loops and independently of the kernels (GELU in float64 with
+// math.Tanh or math.Erf, softmax and cross-entropy with math.Exp), used to check the float32 model's
 // outputs and, through central finite differences, its gradients.
 
 func refGelu(v float64) float64 {
 	return 0.5 * v * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(v+0.044715*v*v*v)))
+}
+
+// refAct is GELU in the form act: refGelu, or ½x(1 + erf(x/√2)).
+func refAct(act Activation, v float64) float64 {
+	if act == GELUErf {
+		return 0.5 * v * (1 + math.Erf(v/math.Sqrt2))
+	}
+	return refGelu(v)
 }
 
 func refLN(x, w, b []float64, eps float64) []float64 {
@@ -163,7 +171,10 @@ func (r *ref) loss(b *Batch, nz *refNoise) (float64, []float64) {
 	B, T, D, H, F := b.B, b.T, c.DModel, c.Heads, c.DFF
 	N := B * T
 	eps := 1e-5
-	if c.Arch == Encoder {
+	switch {
+	case c.Eps > 0:
+		eps = float64(c.Eps)
+	case c.Arch == Encoder:
 		eps = 1e-12
 	}
 	x := make([][]float64, N)
@@ -232,7 +243,7 @@ func (r *ref) loss(b *Batch, nz *refNoise) (float64, []float64) {
 			return rows(func(u []float64) []float64 {
 				h := refLinear(u, r.t(p+"mlp.fc.weight"), r.t(p+"mlp.fc.bias"), F)
 				for i := range h {
-					h[i] = refGelu(h[i])
+					h[i] = refAct(c.Act, h[i])
 				}
 				return refLinear(h, r.t(p+"mlp.proj.weight"), r.t(p+"mlp.proj.bias"), D)
 			}, v)
@@ -295,7 +306,7 @@ func (r *ref) loss(b *Batch, nz *refNoise) (float64, []float64) {
 			if c.Arch == Encoder {
 				v = refLinear(v, r.t("mlm.dense.weight"), r.t("mlm.dense.bias"), D)
 				for i := range v {
-					v[i] = refGelu(v[i])
+					v[i] = refAct(c.Act, v[i])
 				}
 				v = refLN(v, r.t("mlm.ln.weight"), r.t("mlm.ln.bias"), eps)
 				bias = r.t("mlm.bias")

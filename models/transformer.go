@@ -26,8 +26,9 @@ import (
 // the final state of the last real token of each row.
 //
 // With Pooler, the classification state goes through dense + tanh first.
-// GELU is the tanh approximation. There is no dropout. LayerNorm epsilon
-// is 1e-12 (encoder, as BERT) or 1e-5 (decoder, as GPT-2).
+// GELU is the tanh approximation or the exact erf form (Config.Act).
+// There is no dropout. LayerNorm ε is Config.NormEps: by default 1e-12
+// (encoder, as BERT) or 1e-5 (decoder, as GPT-2).
 //
 // A Transformer is not safe for concurrent use: its activation buffers
 // are reused from call to call.
@@ -175,15 +176,12 @@ func NewTransformer(cfg Config, seed uint64) (*Transformer, error) {
 		cfg:     cfg,
 		bl:      BLAS(),
 		threads: cfg.Threads,
-		eps:     1e-5,
+		eps:     cfg.NormEps(),
 		params:  p,
 		grads:   p.Like(),
 	}
 	if m.threads == 0 {
 		m.threads = runtime.GOMAXPROCS(0)
-	}
-	if cfg.Arch == Encoder {
-		m.eps = 1e-12
 	}
 	m.w = bind(m.params, cfg)
 	m.g = bind(m.grads, cfg)

@@ -57,7 +57,7 @@ func (m *Transformer) blockForward(l int, sa attn, noise float32) {
 		mlpIn, mlpOut = x.ln1, x.ln2
 	}
 	linearForward(bl, x.fc, mlpIn, w.fcw, nil, N, D, F)
-	geluForward(x.gel, x.sig, x.fc, w.fcb, N, F, m.threads)
+	geluForward(m.cfg.Act, x.gel, x.sig, x.fc, w.fcb, N, F, m.threads)
 	mlpRes := x.mid
 	if !pre {
 		mlpRes = x.ln1
@@ -79,7 +79,7 @@ func (m *Transformer) blockBackward(l int, sa attn) {
 	if c.Arch == Decoder {
 		// out = mid + FC₂(GELU(FC₁(LN₂(mid)))).
 		linearBackward(bl, a.dfc, g.fc2w, g.fc2b, dres, x.gel, w.fc2w, N, F, D, 0, th)
-		geluBackward(a.dfc, x.fc, x.sig, th)
+		geluBackward(m.cfg.Act, a.dfc, x.fc, x.sig, th)
 		linearBackward(bl, dln, g.fcw, g.fcb, a.dfc, x.ln2, w.fcw, N, D, F, 0, th)
 		layerNormBackward(dres, g.ln2w, g.ln2b, dln, x.mid, x.ln2Mean, x.ln2Rstd, w.ln2w, N, D, true, th)
 		// mid = xin + Proj(Attn(QKV(LN₁(xin)))).
@@ -92,7 +92,7 @@ func (m *Transformer) blockBackward(l int, sa attn) {
 	// out = LN₂(ln2), ln2 = ln1 + FC₂(GELU(FC₁(ln1))).
 	layerNormBackward(dln, g.ln2w, g.ln2b, dres, x.ln2, x.ln2Mean, x.ln2Rstd, w.ln2w, N, D, false, th)
 	linearBackward(bl, a.dfc, g.fc2w, g.fc2b, dln, x.gel, w.fc2w, N, F, D, 0, th)
-	geluBackward(a.dfc, x.fc, x.sig, th)
+	geluBackward(m.cfg.Act, a.dfc, x.fc, x.sig, th)
 	linearBackward(bl, dln, g.fcw, g.fcb, a.dfc, x.ln1, w.fcw, N, D, F, 1, th)
 	// ln1 = LN₁(mid), mid = xin + Proj(Attn(QKV(xin))).
 	layerNormBackward(dres, g.ln1w, g.ln1b, dln, x.mid, x.ln1Mean, x.ln1Rstd, w.ln1w, N, D, false, th)

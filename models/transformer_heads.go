@@ -45,7 +45,7 @@ func (m *Transformer) predict(b *Batch, grad bool) int {
 		a.mlmMu = grow(a.mlmMu, M)
 		a.mlmRs = grow(a.mlmRs, M)
 		linearForward(m.bl, a.mlmPre, hg, m.w.mlmw, nil, M, D, D)
-		geluForward(a.mlmGel, a.mlmSig, a.mlmPre, m.w.mlmb, M, D, m.threads)
+		geluForward(m.cfg.Act, a.mlmGel, a.mlmSig, a.mlmPre, m.w.mlmb, M, D, m.threads)
 		layerNormForward(a.mlmLn, a.mlmMu, a.mlmRs, a.mlmGel, m.w.mlmlnw, m.w.mlmlnb, M, D, m.eps, m.threads)
 		z = a.mlmLn
 	}
@@ -92,7 +92,7 @@ func (m *Transformer) tokenBackward(dh []float32) {
 	if c.Arch == Encoder {
 		a.dm2 = grow(a.dm2, M*D)
 		layerNormBackward(a.dm2, g.mlmlnw, g.mlmlnb, dz, a.mlmGel, a.mlmMu, a.mlmRs, w.mlmlnw, M, D, false, th)
-		geluBackward(a.dm2, a.mlmPre, a.mlmSig, th)
+		geluBackward(m.cfg.Act, a.dm2, a.mlmPre, a.mlmSig, th)
 		linearBackward(m.bl, dz, g.mlmw, g.mlmb, a.dm2, hg, w.mlmw, M, D, D, 0, th)
 	}
 	if &dz[0] != &dh[0] {
