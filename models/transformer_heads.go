@@ -11,11 +11,24 @@ func (m *Transformer) predict(b *Batch, grad bool) int {
 	if b.Objective == Classify {
 		return m.classify(b, grad)
 	}
+	M := m.tokenLogits(b)
+	if M == 0 {
+		a := &m.a
+		a.loss, a.arg, a.scale = a.loss[:0], a.arg[:0], a.scale[:0]
+		return 0
+	}
+	m.xentRows(m.a.logits, m.cfg.Vocab, M, grad)
+	return M
+}
+
+// tokenLogits sets a.rows, a.tgt and a.scale from b's targets and
+// a.logits[M,V] to the LM or MLM head's logits at the M target
+// positions, and returns M.
+func (m *Transformer) tokenLogits(b *Batch) int {
 	c, a := m.cfg, &m.a
 	D, V, N := c.DModel, c.Vocab, a.N
 	M := a.gather(b.Targets)
 	if M == 0 {
-		a.loss, a.arg, a.scale = a.loss[:0], a.arg[:0], a.scale[:0]
 		return 0
 	}
 	a.scale = grow(a.scale, M)
@@ -50,7 +63,6 @@ func (m *Transformer) predict(b *Batch, grad bool) int {
 		z = a.mlmLn
 	}
 	linearForward(m.bl, a.logits, z, m.w.wte, m.w.mlmbias, M, D, V)
-	m.xentRows(a.logits, V, M, grad)
 	return M
 }
 
