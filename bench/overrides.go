@@ -125,7 +125,7 @@ var setters = map[string]setter{
 		p.EvalSplit = v
 		return nil
 	}},
-	"init": {"where models start: base (the committed base checkpoint), scratch, or the path of a safetensors checkpoint", func(p *Profile, v string) error {
+	"init": {"where models start: base (the committed base checkpoint), scratch, the path of a safetensors checkpoint, or hf:PATH[,PATH] (Hugging Face GPT-2 / BERT model.safetensors; each model takes the file of its shape)", func(p *Profile, v string) error {
 		if v == "" {
 			return fmt.Errorf("want base, scratch or a checkpoint path")
 		}

@@ -160,8 +160,9 @@ type Profile struct {
 	EvalSplit string
 	// Init is where every run's model starts: InitBase (the model's base
 	// checkpoint, pretrained on general English by `sleepbench
-	// pretrain`), InitScratch (seeded random weights), or the path of a
-	// safetensors checkpoint of the same config.
+	// pretrain`), InitScratch (seeded random weights), the path of a
+	// safetensors checkpoint of the same config, or InitHF and Hugging
+	// Face checkpoints.
 	Init      string
 	PruneFrac float64 // compression: fraction of each matrix pruned
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/sleepbench/sleepbench/datasets"
 	"github.com/sleepbench/sleepbench/methods"
@@ -29,6 +30,9 @@ func Real() Builders {
 			return models.NewTransformer(cfg, seed)
 		},
 		Init: func(m models.Model, model, spec, base string) (string, error) {
+			if paths, ok := strings.CutPrefix(spec, InitHF); ok {
+				return initHF(m, model, paths)
+			}
 			path := spec
 			if spec == InitBase {
 				path = filepath.Join(base, model+".safetensors")
