@@ -510,7 +510,7 @@ func (h HFInfo) Match() (Config, error) {
 	var names []string
 	for _, c := range Configs() {
 		names = append(names, c.Name)
-		if h.fits(c) == nil {
+		if h.Fits(c) == nil {
 			c.Act, c.Eps = h.Act, h.Eps
 			return c, nil
 		}
@@ -518,9 +518,9 @@ func (h HFInfo) Match() (Config, error) {
 	return Config{}, fmt.Errorf("no built-in config has the shape of this checkpoint (%v); built-in: %s", h, strings.Join(names, ", "))
 }
 
-// fits reports how c's shape differs from the checkpoint's (numerics are
+// Fits reports how c's shape differs from the checkpoint's (numerics are
 // not compared).
-func (h HFInfo) fits(c Config) error {
+func (h HFInfo) Fits(c Config) error {
 	type dim struct {
 		what      string
 		got, want int
@@ -579,7 +579,7 @@ func LoadHF(path string, m *Transformer) (*HFLoaded, error) {
 		return nil, bad(err)
 	}
 	c := m.cfg
-	if err := info.fits(c); err != nil {
+	if err := info.Fits(c); err != nil {
 		return nil, bad(err)
 	}
 	if c.Act != info.Act || c.NormEps() != info.Eps {
@@ -804,4 +804,19 @@ func (m *Transformer) Logits(b *Batch) ([]float32, error) {
 	m.forward(b, ForwardOptions{}, false)
 	M := m.tokenLogits(b)
 	return slices.Clone(m.a.logits[:M*m.cfg.Vocab]), nil
+}
+
+// CheckpointShapes returns the shape of every tensor of the safetensors
+// file at path, from its header alone.
+func CheckpointShapes(path string) (map[string][]int, error) {
+	s, err := openST(path)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	out := make(map[string][]int, len(s.entries))
+	for name, e := range s.entries {
+		out[name] = e.Shape
+	}
+	return out, nil
 }
