@@ -13,13 +13,15 @@
 // built-in configs, the tensor layout and parameter and FLOP counts),
 // kernels.go (each layer's forward and backward over flat buffers),
 // vec.go with vec_amd64.s (AVX2 exp, softmax, GELU and AdamW loops),
+// gelu.go (the exact erf GELU, Config.Act),
 // transformer.go (the type, its tensors and activations, Model),
 // transformer_pass.go (the whole model's forward and backward pass),
 // transformer_block.go (one block's forward and backward),
 // transformer_heads.go (the LM, MLM and classification heads, each
 // forward beside its backward), transformer_check.go (batch validation),
 // optim.go (AdamW, gradient clipping, the learning-rate
-// schedule) and safetensors.go (checkpoints).
+// schedule), safetensors.go (checkpoints) and hf.go (Hugging Face GPT-2
+// and BERT checkpoints: LoadHF, ExportHF).
 //
 // Results are deterministic: every random draw comes from a seeded
 // generator passed in, and work split among goroutines is cut so that no
