@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/sleepbench/sleepbench/results"
@@ -254,6 +255,42 @@ func TestMergeIdentical(t *testing.T) {
 	}
 	if m.Runs != 14 || m.Duplicates != 14 {
 		t.Errorf("merge of overlapping folders says %+v", m)
+	}
+}
+
+// With the real model and methods on the committed data, four shards
+// merged give the unsharded command's files byte for byte.
+func TestMergeIdenticalReal(t *testing.T) {
+	data := dataDir(t)
+	if testing.Short() {
+		t.Skip("end-to-end run skipped in -short mode")
+	}
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	run := func(out string, shard, shards int) {
+		r := &Runner{Profile: tiny(t, Overrides{Methods: []string{"naive", "ewc", "aisp"}}), Build: Real(), Data: data, Out: out,
+			Jobs: 1, Cores: 1, Now: func() time.Time { return t0 }, PeakMem: func() uint64 { return 1 },
+			Shard: shard, Shards: shards, Finish: WriteReports}
+		if err := r.Run(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := t.TempDir()
+	run(filepath.Join(dir, "all"), 0, 1)
+	var shards []string
+	for i := 0; i < 4; i++ {
+		shards = append(shards, filepath.Join(dir, fmt.Sprint("shard-", i)))
+		run(shards[i], i, 4)
+	}
+	merged := filepath.Join(dir, "merged")
+	if _, err := MergeShards(merged, shards, false); err != nil {
+		t.Fatal(err)
+	}
+	want := tree(t, filepath.Join(dir, "all"))
+	if len(want) < 10 {
+		t.Fatalf("the unsharded command wrote only %v", keys(want))
+	}
+	if diff := cmp.Diff(want, tree(t, merged)); diff != "" {
+		t.Errorf("merged shards differ from the unsharded command (-unsharded +merged):\n%s", diff)
 	}
 }
 
