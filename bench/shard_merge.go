@@ -145,6 +145,23 @@ func MergeShards(out string, dirs []string, allowPartial bool) (*Merged, error) 
 		return nil, fmt.Errorf("merge: %d of %d runs are missing from every shard: %s (rerun their shards, or merge with -allow-partial)", len(missing), len(plan), strings.Join(missing, ", "))
 	}
 
+	// A shard resumed after all its runs had finished tunes nothing and
+	// writes no choice into its config.json; its tuning files still hold
+	// the choice.
+	for rel, data := range files {
+		parts := strings.Split(rel, "/")
+		if len(parts) != 3 || parts[0] != "tune" || !strings.HasSuffix(parts[2], ".config.json") {
+			continue
+		}
+		var c tuneChoice
+		if err := json.Unmarshal(data, &c); err != nil {
+			return nil, fmt.Errorf("merge: %s: %w", from[rel], err)
+		}
+		if _, ok := tuned[c.Model+"/"+c.Method]; !ok {
+			tuned[c.Model+"/"+c.Method] = c
+		}
+	}
+
 	rels := make([]string, 0, len(files))
 	for rel := range files {
 		rels = append(rels, rel)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -241,6 +242,23 @@ func TestMergeIdentical(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, tree(t, merged)); diff != "" {
 		t.Errorf("merged shards differ from the unsharded command (-unsharded +merged):\n%s", diff)
+	}
+
+	// A shard resumed after it had finished writes a config.json without
+	// its tuning choice; the choice is read back from its tuning files.
+	for _, d := range shards {
+		r := testRunner(d, fakeBuilders(nil, 0))
+		r.Shard, r.Shards = slices.Index(shards, d), 4
+		if err := r.Run(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resumed := filepath.Join(dir, "resumed")
+	if _, err := MergeShards(resumed, shards, false); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want["config.json"], tree(t, resumed)["config.json"]); diff != "" {
+		t.Errorf("config.json merged from resumed shards (-unsharded +merged):\n%s", diff)
 	}
 
 	// The unsharded folder and a shard overlap: duplicates that agree
