@@ -46,7 +46,7 @@ func runRun(args []string) error {
 	base := fs.String("base", bench.DefaultBase, "folder of the base checkpoints (-set init=base): <model>.safetensors")
 	out := fs.String("out", "", "output folder (default out/PROFILE)")
 	jobs := fs.Int("jobs", 1, "runs at once; each model gets cores/jobs threads")
-	shard := fs.String("shard", "", "run only shard i of n (i/n, 0-based) for a cluster, or auto: the index from the scheduler ("+strings.Join(bench.ShardVars(), ", ")+"), read also when this flag is not given")
+	shard := fs.String("shard", "", "run only shard i of n (i/n, 0-based) for a cluster, or auto: the index from the scheduler ("+strings.Join(bench.ShardVars(), ", ")+"), read also when this flag is not given; 0/1 runs everything even there")
 	shards := fs.Int("shards", 0, "the number of shards, for schedulers that set no count (Kubernetes Indexed Jobs: the Job's completions)")
 	var sets setFlags
 	fs.Var(&sets, "set", "override a setting, key=value (repeatable): a profile key, METHOD.KEY or grid.METHOD.KEY=v1,v2")
