@@ -34,6 +34,7 @@ func TestResolveShard(t *testing.T) {
 		{name: "nothing set runs everything", want: Shard{}},
 		{name: "explicit", flag: "2/4", want: Shard{2, 4, "-shard"}},
 		{name: "explicit wins over Slurm", flag: "1/3", env: map[string]string{"SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_COUNT": "4"}, want: Shard{1, 3, "-shard"}},
+		{name: "0/1 turns the environment off", flag: "0/1", env: map[string]string{"SLURM_ARRAY_TASK_ID": "2", "SLURM_ARRAY_TASK_COUNT": "4"}, want: Shard{0, 1, "-shard"}},
 		{name: "explicit agrees with -shards", flag: "1/3", shards: 3, want: Shard{1, 3, "-shard"}},
 		{name: "explicit disagrees with -shards", flag: "1/3", shards: 4, err: "-shard 1/3 and -shards 4 disagree"},
 		{name: "explicit out of range", flag: "4/4", err: `-shard "4/4": want i/n`},
