@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/sleepbench/sleepbench/models"
 	"github.com/sleepbench/sleepbench/results"
 )
 
@@ -463,4 +464,55 @@ func TestMergeRefuses(t *testing.T) {
 			t.Fatalf("error %v", err)
 		}
 	})
+}
+
+// Tuning once, then copying its tune/ folder into every shard's folder
+// before the shards start, spares each shard its own tuning (the
+// workaround docs/CLUSTER.md gives), and the merge is unchanged.
+func TestShardsReuseTuning(t *testing.T) {
+	dir := t.TempDir()
+	once := filepath.Join(dir, "tune-once")
+	r := testRunner(once, fakeBuilders(nil, 0))
+	r.Profile.Plans = []Plan{{Sequence, []string{"fake"}, []string{"anchor"}}}
+	r.Profile.Seeds = []uint64{1}
+	if err := r.Run(); err != nil {
+		t.Fatal(err)
+	}
+	var shards []string
+	for i := 0; i < 4; i++ {
+		out := filepath.Join(dir, fmt.Sprint("shard-", i))
+		if err := os.CopyFS(filepath.Join(out, "tune"), os.DirFS(filepath.Join(once, "tune"))); err != nil {
+			t.Fatal(err)
+		}
+		b := fakeBuilders(nil, 0)
+		built := 0
+		newModel := b.NewModel
+		b.NewModel = func(name string, classes []int, threads int, seed uint64) (models.Model, error) {
+			built++
+			return newModel(name, classes, threads, seed)
+		}
+		r := testRunner(out, b)
+		r.Shard, r.Shards, r.Finish = i, 4, WriteReports
+		if err := r.Run(); err != nil {
+			t.Fatal(err)
+		}
+		// One model per job (a compression run shares its sequence run's).
+		if n := len(r.mine()); built != n {
+			t.Errorf("shard %d built %d models for %d jobs: it tuned again", i, built, n)
+		}
+		shards = append(shards, out)
+	}
+	all := filepath.Join(dir, "all")
+	ra := testRunner(all, fakeBuilders(nil, 0))
+	ra.Finish = WriteReports
+	if err := ra.Run(); err != nil {
+		t.Fatal(err)
+	}
+	merged := filepath.Join(dir, "merged")
+	if _, err := MergeShards(merged, shards, false); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(tree(t, all), tree(t, merged)); diff != "" {
+		t.Errorf("merged shards that reused one tuning differ from the unsharded command:\n%s", diff)
+	}
 }
