@@ -187,15 +187,15 @@ func TestShardAssignmentStable(t *testing.T) {
 	}
 }
 
-// runShards runs the test profile as n shards into dir/shard-i, the way
-// sleepbench run does (reports included).
+// runShards runs the test profile as n shards into dir/shard-i (without
+// the shards' own tables and plots, which merge does not read).
 func runShards(t *testing.T, dir string, n int) []string {
 	t.Helper()
 	var dirs []string
 	for i := 0; i < n; i++ {
 		out := filepath.Join(dir, fmt.Sprintf("shard-%d", i))
 		r := testRunner(out, fakeBuilders(nil, 0))
-		r.Shard, r.Shards, r.Finish = i, n, WriteReports
+		r.Shard, r.Shards = i, n
 		if err := r.Run(); err != nil {
 			t.Fatal(err)
 		}
@@ -492,7 +492,7 @@ func TestShardsReuseTuning(t *testing.T) {
 			return newModel(name, classes, threads, seed)
 		}
 		r := testRunner(out, b)
-		r.Shard, r.Shards, r.Finish = i, 4, WriteReports
+		r.Shard, r.Shards = i, 4
 		if err := r.Run(); err != nil {
 			t.Fatal(err)
 		}
