@@ -22,7 +22,7 @@ endif
 
 BIN := bin/sleepbench
 
-.PHONY: all build bench test test-big data perf reference vet fmt clean backend
+.PHONY: all build bench test test-big test-slurm data perf reference vet fmt clean backend
 
 all: build
 
@@ -50,6 +50,12 @@ test: backend
 # context), printing peak memory; several minutes on 2 cores.
 test-big: backend
 	go test $(TAGS) -count=1 -run TestBigConfigs -v ./models/
+
+# A real single-node Slurm cluster on this machine (root; installs
+# Debian's slurm-wlm and munge): the quick profile as a 4-task job array,
+# a dependent merge job, compared with an unsharded run. See docs/CLUSTER.md.
+test-slurm:
+	scripts/test-slurm.sh
 
 # Rebuilds datasets/data from the source packages (the only target that fetches).
 data: build

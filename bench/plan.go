@@ -125,21 +125,28 @@ func (r *Runner) wakeSteps(s RunSpec) int64 {
 	return 0
 }
 
-// todo lists the jobs of this shard (every Shards-th job, from Shard)
-// that have a run without a result file yet.
-func (r *Runner) todo() [][]RunSpec {
+// mine lists the jobs of this shard: those whose first run's name
+// hashes to Shard (ShardOf), so that a run's shard does not depend on
+// its position in the plan.
+func (r *Runner) mine() [][]RunSpec {
 	jobs := Jobs(Expand(r.Profile))
-	if r.Shards > 1 {
-		var mine [][]RunSpec
-		for i, j := range jobs {
-			if i%r.Shards == r.Shard {
-				mine = append(mine, j)
-			}
-		}
-		jobs = mine
+	if r.Shards <= 1 {
+		return jobs
 	}
-	var todo [][]RunSpec
+	var mine [][]RunSpec
 	for _, j := range jobs {
+		if ShardOf(j[0].Name(), r.Shards) == r.Shard {
+			mine = append(mine, j)
+		}
+	}
+	return mine
+}
+
+// todo lists the jobs of this shard that have a run without a result
+// file yet.
+func (r *Runner) todo() [][]RunSpec {
+	var todo [][]RunSpec
+	for _, j := range r.mine() {
 		var left []RunSpec
 		for _, s := range j {
 			if _, err := os.Stat(filepath.Join(r.Out, s.File)); err != nil {

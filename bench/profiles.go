@@ -294,8 +294,9 @@ func Default() Profile {
 // Paper is the full-size profile for a big machine or a cluster:
 // bert-base and gpt2-medium beside the custom model, five seeds, three
 // task orders, thirty days, EWC's λ tuned over six decades. Its runs are
-// independent: shard them with -shard i/n (see Runner.Shard and
-// bench/README.md) and merge the output folders. gpt2-medium reads the
+// independent: shard them with -shard i/n or a scheduler's array index
+// (see ResolveShard and docs/CLUSTER.md) and join the output folders
+// with MergeShards (sleepbench merge). gpt2-medium reads the
 // full GPT-2 tokenization, whose files are not committed: build them
 // first with `sleepbench data build -tokenizers gpt2-8k,bert-uncased,gpt2`.
 func Paper() Profile {

@@ -74,10 +74,11 @@ type Runner struct {
 	// Profile.Threads threads, or Cores/Jobs when that is 0.
 	Jobs  int
 	Cores int // 0 = runtime.NumCPU()
-	// Shard and Shards select every Shards-th job, starting at Shard
-	// (0-based): runs are independent, so machines of a cluster each run
-	// one shard into their own output folder, and the folders merge by
-	// copying runs/ together. Shards 0 or 1 runs everything.
+	// Shard and Shards select the jobs whose first run's name hashes to
+	// Shard out of Shards (ShardOf; 0-based): runs are independent, so
+	// machines of a cluster each run one shard into their own output
+	// folder, and MergeShards checks and joins the folders. Shards 0 or 1
+	// runs everything.
 	Shard, Shards int
 	// Base is the folder of the base checkpoints (Profile.Init "base"):
 	// <Base>/<model>.safetensors. Empty means models/base.
@@ -252,7 +253,9 @@ func (r *Runner) Run() error {
 		return err
 	}
 	r.track.close()
-	if r.Finish != nil {
+	if r.Finish != nil && len(r.mine()) > 0 {
+		// A shard can own no job (the hash leaves it empty): it has
+		// only its config.json, which merge reads, and no tables.
 		return r.Finish(r.Out)
 	}
 	return nil

@@ -34,21 +34,6 @@ func list(s string) []string {
 	return out
 }
 
-// parseShard reads "i/n" with 0 ≤ i < n.
-func parseShard(s string) (i, n int, err error) {
-	a, b, ok := strings.Cut(s, "/")
-	if ok {
-		i, err = strconv.Atoi(a)
-		if err == nil {
-			n, err = strconv.Atoi(b)
-		}
-	}
-	if !ok || err != nil || n < 1 || i < 0 || i >= n {
-		return 0, 0, fmt.Errorf("-shard %q: want i/n with 0 ≤ i < n (e.g. 0/4)", s)
-	}
-	return i, n, nil
-}
-
 func runRun(args []string) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	profile := fs.String("profile", "default", "profile: "+strings.Join(bench.ProfileNames(), " | "))
@@ -61,7 +46,8 @@ func runRun(args []string) error {
 	base := fs.String("base", bench.DefaultBase, "folder of the base checkpoints (-set init=base): <model>.safetensors")
 	out := fs.String("out", "", "output folder (default out/PROFILE)")
 	jobs := fs.Int("jobs", 1, "runs at once; each model gets cores/jobs threads")
-	shard := fs.String("shard", "", "run only shard i of n (i/n, 0-based): every n-th job, for a cluster")
+	shard := fs.String("shard", "", "run only shard i of n (i/n, 0-based) for a cluster, or auto: the index from the scheduler ("+strings.Join(bench.ShardVars(), ", ")+"), read also when this flag is not given; 0/1 runs everything even there")
+	shards := fs.Int("shards", 0, "the number of shards, for schedulers that set no count (Kubernetes Indexed Jobs: the Job's completions)")
 	var sets setFlags
 	fs.Var(&sets, "set", "override a setting, key=value (repeatable): a profile key, METHOD.KEY or grid.METHOD.KEY=v1,v2")
 	fs.Usage = func() {
@@ -103,12 +89,15 @@ func runRun(args []string) error {
 	if r.Out == "" {
 		r.Out = filepath.Join("out", p.Name)
 	}
-	if *shard != "" {
-		if r.Shard, r.Shards, err = parseShard(*shard); err != nil {
-			return err
-		}
+	sh, err := bench.ResolveShard(*shard, *shards, os.LookupEnv)
+	if err != nil {
+		return err
 	}
+	r.Shard, r.Shards = sh.Index, sh.Count
 	fmt.Fprintf(os.Stderr, "sleepbench run: profile %s, backend %s, %d jobs, CPU %s\n", p.Name, backendLabel(), r.Jobs, cpuName())
+	if sh.Count > 1 {
+		fmt.Fprintf(os.Stderr, "sleepbench run: shard %s (from %s); merge the shards' folders with sleepbench merge\n", sh, sh.From)
+	}
 	start := time.Now()
 	if err := r.Run(); err != nil {
 		return err
