@@ -75,6 +75,11 @@ type Config struct {
 	// Eps is the LayerNorm ε; 0 means the architecture's default, 1e-12
 	// for an Encoder (as BERT) and 1e-5 for a Decoder (as GPT-2).
 	Eps float32
+	// PreLN makes an encoder's blocks pre-LN, as the decoder's are
+	// (x ← x + Attn(LN₁(x)); x ← x + MLP(LN₂(x))), with a final LayerNorm
+	// after the last block; BERT's post-LN blocks otherwise. Decoders are
+	// always pre-LN.
+	PreLN bool
 	// Classes holds the number of classes of each task's classification
 	// head (task-incremental); it may be empty.
 	Classes []int
@@ -82,6 +87,10 @@ type Config struct {
 	// 0 means runtime.GOMAXPROCS(0).
 	Threads int
 }
+
+// preLN reports whether the blocks are pre-LN (and a final LayerNorm
+// follows the last one).
+func (c Config) preLN() bool { return c.Arch == Decoder || c.PreLN }
 
 // Configs returns the built-in configs, largest first as in DESIGN.md.
 func Configs() []Config {
@@ -182,7 +191,7 @@ func (c Config) layout() (backbone, heads []Tensor) {
 		add(b, p+"mlp.proj.weight", Matrix, D, F)
 		add(b, p+"mlp.proj.bias", Bias, D)
 	}
-	if c.Arch == Decoder {
+	if c.preLN() {
 		add(b, "ln_f.weight", Norm, D)
 		add(b, "ln_f.bias", Norm, D)
 	}

@@ -586,6 +586,9 @@ func LoadHF(path string, m *Transformer) (*HFLoaded, error) {
 		return nil, bad(fmt.Errorf("model %s computes GELU as %v with LayerNorm ε %g; the checkpoint was trained with %v and ε %g (set Config.Act and Config.Eps)",
 			c.Name, c.Act, c.NormEps(), info.Act, info.Eps))
 	}
+	if c.PreLN {
+		return nil, bad(fmt.Errorf("model %s has pre-LN blocks; Hugging Face's BERT is post-LN (Config.PreLN false)", c.Name))
+	}
 	out := &HFLoaded{Info: info, Dtypes: map[string]int{}}
 	type job struct {
 		t    hfTensor
@@ -721,6 +724,9 @@ func ExportHF(path string, m *Transformer) error {
 	}
 	if c.Arch == Encoder && c.TypeVocab == 0 {
 		return fmt.Errorf("export %s: model %s has no token-type embeddings, which BERT's layout needs", path, c.Name)
+	}
+	if c.PreLN {
+		return fmt.Errorf("export %s: model %s has pre-LN blocks; Hugging Face's BERT layout is post-LN", path, c.Name)
 	}
 	layout := hfLayout(c, prefix)
 	written := map[string]bool{}

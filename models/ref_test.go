@@ -248,7 +248,7 @@ func (r *ref) loss(b *Batch, nz *refNoise) (float64, []float64) {
 				return refLinear(h, r.t(p+"mlp.proj.weight"), r.t(p+"mlp.proj.bias"), D)
 			}, v)
 		}
-		if c.Arch == Decoder {
+		if c.preLN() {
 			x = add(x, attn(rows(ln("ln_1"), x)))
 			x = add(x, mlp(rows(ln("ln_2"), x)))
 		} else {
@@ -256,7 +256,7 @@ func (r *ref) loss(b *Batch, nz *refNoise) (float64, []float64) {
 			x = rows(ln("ln_2"), add(x, mlp(x)))
 		}
 	}
-	if c.Arch == Decoder {
+	if c.preLN() {
 		x = rows(func(v []float64) []float64 { return refLN(v, r.t("ln_f.weight"), r.t("ln_f.bias"), eps) }, x)
 	}
 	var ce []float64

@@ -18,7 +18,8 @@ import (
 // bidirectional attention masked by Lengths; the MLM head (dense, GELU,
 // LayerNorm, then the token embedding transposed plus an output bias) is
 // evaluated only at positions with a target; classification reads the
-// final state of position 0 ([CLS]).
+// final state of position 0 ([CLS]). Config.PreLN gives an encoder the
+// decoder's pre-LN blocks and final LayerNorm instead.
 //
 // Decoder: embeddings (token + position) → pre-LN blocks (x ← x +
 // Attn(LN(x)); x ← x + MLP(LN(x))) with causal attention → final
@@ -195,7 +196,7 @@ func NewTransformer(cfg Config, seed uint64) (*Transformer, error) {
 func (m *Transformer) initStd(t Tensor) float64 {
 	switch t.Kind {
 	case Matrix, Embedding:
-		if m.cfg.Arch == Decoder && (strings.HasSuffix(t.Name, "attn.proj.weight") || strings.HasSuffix(t.Name, "mlp.proj.weight")) {
+		if m.cfg.preLN() && (strings.HasSuffix(t.Name, "attn.proj.weight") || strings.HasSuffix(t.Name, "mlp.proj.weight")) {
 			return 0.02 / math.Sqrt(2*float64(m.cfg.Layers))
 		}
 		return 0.02

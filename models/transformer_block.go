@@ -35,12 +35,13 @@ func (m *Transformer) layer(l int) layer {
 // ln2 = LN₂(mid); out = mid + FC₂(GELU(FC₁(ln2))).
 //
 // Encoder (post-LN): mid = xin + Proj(Attn(QKV(xin))); ln1 = LN₁(mid);
-// ln2 = ln1 + FC₂(GELU(FC₁(ln1))); out = LN₂(ln2).
+// ln2 = ln1 + FC₂(GELU(FC₁(ln1))); out = LN₂(ln2). An encoder with
+// Config.PreLN takes the decoder's path (with bidirectional attention).
 func (m *Transformer) blockForward(l int, sa attn, noise float32) {
 	c, bl, w := m.cfg, m.bl, &m.w.blocks[l]
 	N, D, F := m.a.N, c.DModel, c.DFF
 	x := m.layer(l)
-	pre := c.Arch == Decoder
+	pre := c.preLN()
 	attIn := x.xin
 	if pre {
 		layerNormForward(x.ln1, x.ln1Mean, x.ln1Rstd, x.xin, w.ln1w, w.ln1b, N, D, m.eps, m.threads)
@@ -76,7 +77,7 @@ func (m *Transformer) blockBackward(l int, sa attn) {
 	N, D, F, th := a.N, c.DModel, c.DFF, m.threads
 	x := m.layer(l)
 	dres, dln := a.dres, a.dln
-	if c.Arch == Decoder {
+	if c.preLN() {
 		// out = mid + FC₂(GELU(FC₁(LN₂(mid)))).
 		linearBackward(bl, a.dfc, g.fc2w, g.fc2b, dres, x.gel, w.fc2w, N, F, D, 0, th)
 		geluBackward(m.cfg.Act, a.dfc, x.fc, x.sig, th)

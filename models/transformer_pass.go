@@ -57,7 +57,7 @@ func (m *Transformer) forward(b *Batch, opt ForwardOptions, keep bool) {
 		}
 		m.blockForward(l, sa, opt.AttnNoise)
 	}
-	if c.Arch == Decoder {
+	if c.preLN() {
 		a.lnf = grow(a.lnf, N*D)
 		a.lnfMean = grow(a.lnfMean, N)
 		a.lnfRstd = grow(a.lnfRstd, N)
@@ -81,11 +81,11 @@ func embedNoise(h []float32, N, D int, sigma float32, r *rand.Rand) {
 	}
 }
 
-// hidden is the final state of every position: the decoder's final
-// LayerNorm output, or the encoder's last block output.
+// hidden is the final state of every position: the final LayerNorm's
+// output (pre-LN), or the post-LN encoder's last block output.
 func (m *Transformer) hidden() []float32 {
 	a := &m.a
-	if m.cfg.Arch == Decoder {
+	if m.cfg.preLN() {
 		return a.lnf[:a.N*m.cfg.DModel]
 	}
 	return m.resid(m.cfg.Layers)
@@ -144,7 +144,7 @@ func (m *Transformer) backward(b *Batch) {
 
 	// dh: the gradient of the final hidden states.
 	dh := a.dres
-	if c.Arch == Decoder {
+	if c.preLN() {
 		dh = a.dln
 	}
 	clear(dh)
@@ -153,7 +153,7 @@ func (m *Transformer) backward(b *Batch) {
 	} else {
 		m.tokenBackward(dh)
 	}
-	if c.Arch == Decoder {
+	if c.preLN() {
 		layerNormBackward(a.dres, g.lnfw, g.lnfb, dh, m.resid(L), a.lnfMean, a.lnfRstd, w.lnfw, N, D, false, th)
 	}
 	sa := attn{B: B, T: T, H: c.Heads, D: D, lengths: b.Lengths, causal: c.Arch == Decoder}

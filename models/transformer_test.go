@@ -160,21 +160,52 @@ func TestDecoderGrad(t *testing.T) {
 
 func TestEncoderGrad(t *testing.T) {
 	for _, c := range []struct {
-		name string
-		b    *Batch
+		name  string
+		b     *Batch
+		preLN bool
 	}{
-		{"masked", tinyBatch(Masked, false)},
-		{"masked padded", tinyBatch(Masked, true)},
-		{"classify padded", tinyBatch(Classify, true)},
+		{"masked", tinyBatch(Masked, false), false},
+		{"masked padded", tinyBatch(Masked, true), false},
+		{"classify padded", tinyBatch(Classify, true), false},
+		{"pre-LN masked padded", tinyBatch(Masked, true), true},
+		{"pre-LN classify padded", tinyBatch(Classify, true), true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			m, err := NewTransformer(tinyConfig(Encoder), 8)
+			cfg := tinyConfig(Encoder)
+			cfg.PreLN = c.preLN
+			m, err := NewTransformer(cfg, 8)
 			if err != nil {
 				t.Fatal(err)
 			}
 			perturb(m, 2)
 			gradCheck(t, m, c.b, nil)
 		})
+	}
+}
+
+// A pre-LN encoder has the decoder's final LayerNorm and is not the
+// post-LN encoder under another name.
+func TestPreLNEncoder(t *testing.T) {
+	post, pre := tinyConfig(Encoder), tinyConfig(Encoder)
+	pre.PreLN = true
+	if post.ParamCount()+2*post.DModel != pre.ParamCount() {
+		t.Fatalf("pre-LN encoder has %d parameters, post-LN %d: want 2·DModel more (ln_f)", pre.ParamCount(), post.ParamCount())
+	}
+	b := tinyBatch(Masked, true)
+	losses := make([]float64, 2)
+	for i, cfg := range []Config{post, pre} {
+		m, err := NewTransformer(cfg, 8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := m.Evaluate(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		losses[i] = s.LossSum
+	}
+	if losses[0] == losses[1] {
+		t.Errorf("pre-LN and post-LN encoders give the same loss %v", losses[0])
 	}
 }
 
