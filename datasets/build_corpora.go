@@ -259,7 +259,7 @@ func extraFor(tok Tokenizer) map[string]string {
 	switch tok.Name() {
 	case GPT2:
 		return map[string]string{ExtraSepID: fmt.Sprint(EndOfText)}
-	case BERTUncased:
+	case BERTUncased, BERTTiny:
 		return map[string]string{ExtraSepID: fmt.Sprint(BERTSEP), ExtraClsID: fmt.Sprint(BERTCLS),
 			ExtraMaskID: fmt.Sprint(BERTMask), ExtraPadID: fmt.Sprint(BERTPad)}
 	}

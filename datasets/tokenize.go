@@ -29,12 +29,13 @@ const (
 	GPT2Small   = "gpt2-8k"       // the same BPE cut to its first 8,192 ranks
 	GPT2Tiny    = "gpt2-2k"       // the same BPE cut to its first 2,048 ranks (the mini decoders')
 	BERTUncased = "bert-uncased"  // WordPiece, bert-base-uncased vocabulary, 30,522
+	BERTTiny    = "bert-2k"       // the same WordPiece cut to 2,048 entries (bert-mini's)
 	Pixels      = TokenizerPixels // image bytes 0..255 as ids (MNIST)
 )
 
 // TokenizerNames lists the names NewTokenizer accepts, in a fixed order.
 func TokenizerNames() []string {
-	return []string{GPT2Tiny, GPT2Small, BERTUncased, GPT2, Pixels}
+	return []string{GPT2Tiny, GPT2Small, BERTTiny, BERTUncased, GPT2, Pixels}
 }
 
 // NewTokenizer returns the tokenizer registered under name. Each call builds
@@ -49,6 +50,8 @@ func NewTokenizer(name string) (Tokenizer, error) {
 		return newBPE(GPT2Tiny, 2048)
 	case BERTUncased:
 		return newWordPiece()
+	case BERTTiny:
+		return newWordPieceCut(BERTTiny, 2048)
 	case Pixels:
 		return pixelTokenizer{}, nil
 	}

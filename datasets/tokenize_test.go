@@ -202,6 +202,48 @@ func TestBERTDecode(t *testing.T) {
 	}
 }
 
+// bert-2k is bert-uncased's WordPiece cut to 2,048 entries: the special
+// ids stay, every entry is a bert-uncased entry, and ASCII text never
+// needs [UNK].
+func TestBERT2k(t *testing.T) {
+	cut, full := mustTokenizer(t, BERTTiny), mustTokenizer(t, BERTUncased)
+	if cut.VocabSize() != 2048 {
+		t.Fatalf("VocabSize = %d, want 2048", cut.VocabSize())
+	}
+	w := cut.(*wordPiece)
+	for id, tok := range map[int32]string{BERTPad: "[PAD]", BERTUnk: "[UNK]", BERTCLS: "[CLS]", BERTSEP: "[SEP]", BERTMask: "[MASK]"} {
+		if w.tokens[id] != tok {
+			t.Errorf("id %d is %q, want %q", id, w.tokens[id], tok)
+		}
+	}
+	fw := full.(*wordPiece)
+	for id, tok := range w.tokens {
+		if _, ok := fw.ids[tok]; !ok {
+			t.Errorf("id %d %q is not a bert-uncased entry", id, tok)
+		}
+	}
+	// Frequent words keep one id; rare ones split into kept pieces.
+	if ids := cut.Encode("the"); len(ids) != 3 || w.tokens[ids[1]] != "the" {
+		t.Errorf(`Encode("the") = %v`, ids)
+	}
+	ids := cut.Encode("Pneumonoultramicroscopicsilicovolcanoconiosis, 1984! ~x{y}")
+	for _, id := range ids {
+		if id == BERTUnk {
+			t.Errorf("ASCII text gave [UNK]: %v", ids)
+		}
+	}
+	if got, want := cut.Decode(ids), full.Decode(full.Encode("Pneumonoultramicroscopicsilicovolcanoconiosis, 1984! ~x{y}")); got != want {
+		t.Errorf("Decode = %q, bert-uncased gives %q", got, want)
+	}
+	if n := len(full.Encode("Pneumonoultramicroscopicsilicovolcanoconiosis")); len(cut.Encode("Pneumonoultramicroscopicsilicovolcanoconiosis")) <= n {
+		t.Errorf("bert-2k should need more pieces than bert-uncased's %d", n)
+	}
+	// A character outside the cut vocabulary makes its word [UNK].
+	if diff := cmp.Diff([]int32{BERTCLS, BERTUnk, BERTSEP}, cut.Encode("€")); diff != "" {
+		t.Errorf(`Encode("€") (-want +got):\n%s`, diff)
+	}
+}
+
 func TestPixels(t *testing.T) {
 	tok := mustTokenizer(t, Pixels)
 	in := string([]byte{0, 7, 255})

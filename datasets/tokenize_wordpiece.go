@@ -34,31 +34,97 @@ const maxWordChars = 100
 // characters, lower-case, strip accents, split on whitespace and
 // punctuation) followed by greedy longest-match-first WordPiece.
 type wordPiece struct {
+	name   string
 	ids    map[string]int32
 	tokens []string
 }
 
 func newWordPiece() (*wordPiece, error) {
+	lines, err := bertVocab()
+	if err != nil {
+		return nil, err
+	}
+	return wordPieceFrom(BERTUncased, lines)
+}
+
+// bertVocab returns bert-base-uncased's vocabulary, id n at index n.
+func bertVocab() ([]string, error) {
 	lines := strings.Split(strings.TrimSuffix(bertVocabFile, "\n"), "\n")
 	if len(lines) != 30522 {
 		return nil, fmt.Errorf("datasets: vocab/bert-base-uncased.txt: %d lines, want 30522", len(lines))
-	}
-	w := &wordPiece{ids: make(map[string]int32, len(lines)), tokens: lines}
-	for i, tok := range lines {
-		if _, dup := w.ids[tok]; dup {
-			return nil, fmt.Errorf("datasets: vocab/bert-base-uncased.txt line %d: duplicate token %q", i+1, tok)
-		}
-		w.ids[tok] = int32(i)
 	}
 	for id, tok := range map[int32]string{BERTPad: "[PAD]", BERTUnk: "[UNK]", BERTCLS: "[CLS]", BERTSEP: "[SEP]", BERTMask: "[MASK]"} {
 		if lines[id] != tok {
 			return nil, fmt.Errorf("datasets: vocab/bert-base-uncased.txt line %d: %q, want %q", id+1, lines[id], tok)
 		}
 	}
+	return lines, nil
+}
+
+func wordPieceFrom(name string, lines []string) (*wordPiece, error) {
+	w := &wordPiece{name: name, ids: make(map[string]int32, len(lines)), tokens: lines}
+	for i, tok := range lines {
+		if _, dup := w.ids[tok]; dup {
+			return nil, fmt.Errorf("datasets: %s vocabulary line %d: duplicate token %q", name, i+1, tok)
+		}
+		w.ids[tok] = int32(i)
+	}
 	return w, nil
 }
 
-func (w *wordPiece) Name() string   { return BERTUncased }
+// Vocabulary layout of bert-base-uncased that the cut below relies on:
+// ids 0–103 are [PAD], [unused0–98], [UNK], [CLS], [SEP], [MASK]; ids
+// 999–1995 are single characters; from id 1996 ("the") on, whole words and
+// "##" continuations follow in the order of their frequency in BERT's
+// training corpus.
+const (
+	bertSpecialEnd = 104  // ids below are the special block
+	bertWordStart  = 1996 // first id after the character block
+)
+
+// newWordPieceCut returns bert-2k: bert-base-uncased's WordPiece cut to
+// size entries, as gpt2-2k cuts GPT-2's BPE to its first ranks. It keeps
+// ids 0–103 unchanged (so BERTPad … BERTMask hold), then every printable
+// ASCII character of the character block (the basic tokenizer lower-cases,
+// so no upper-case letters) and the "##" continuation of every lower-case
+// letter and digit, so that every ASCII word segments without [UNK]; it
+// fills the rest with the most frequent entries from id 1996 on, in the
+// vocabulary's order. A word the cut vocabulary cannot segment (a
+// non-ASCII character outside it) becomes [UNK], as in BERT.
+func newWordPieceCut(name string, size int) (*wordPiece, error) {
+	full, err := bertVocab()
+	if err != nil {
+		return nil, err
+	}
+	keep := make([]string, 0, size)
+	seen := make(map[string]bool, size)
+	add := func(tok string) {
+		if !seen[tok] && len(keep) < size {
+			seen[tok] = true
+			keep = append(keep, tok)
+		}
+	}
+	for _, tok := range full[:bertSpecialEnd] {
+		add(tok)
+	}
+	for _, tok := range full[bertSpecialEnd:bertWordStart] {
+		if len(tok) == 1 && tok[0] > ' ' && tok[0] < 0x7f {
+			add(tok)
+		}
+	}
+	for _, c := range "abcdefghijklmnopqrstuvwxyz0123456789" {
+		add("##" + string(c))
+	}
+	for _, tok := range full[bertWordStart:] {
+		add(tok)
+	}
+	if len(keep) != size {
+		return nil, fmt.Errorf("datasets: %s: %d entries, want %d", name, len(keep), size)
+	}
+	return wordPieceFrom(name, keep)
+}
+
+func (w *wordPiece) Name() string   { return w.name }
 func (w *wordPiece) VocabSize() int { return len(w.tokens) }
 
 // Encode returns [CLS] pieces… [SEP]. Strings like "[MASK]" in the text
