@@ -50,6 +50,9 @@ type PretrainOptions struct {
 	LR     float64 // peak learning rate
 	MinLR  float64 // final learning rate of the cosine
 	Warmup int     // linear warm-up steps
+	// MaskRate is the share of positions masked in an encoder's training
+	// batches (the validation windows always mask tasks.MaskRate, 15%).
+	MaskRate float64
 
 	WeightDecay float64 // AdamW weight decay of matrices
 	ClipNorm    float64 // global gradient-norm clip
@@ -79,6 +82,7 @@ type PretrainBudget struct {
 	LR, MinLR         float64
 	Warmup            int
 	WeightDecay       float64
+	MaskRate          float64 // encoders: training mask rate (0 = tasks.MaskRate)
 }
 
 // PretrainDefaults returns the default budget of a small model: the
@@ -128,7 +132,9 @@ type PretrainManifest struct {
 	Dtype      string `json:"dtype"`
 	Params     int    `json:"params"`
 	Objective  string `json:"objective"`
-	Corpus     struct {
+	// MaskRate is the training mask rate of a masked-token model.
+	MaskRate float64 `json:"train_mask_rate,omitempty"`
+	Corpus   struct {
 		Domain    string       `json:"domain"`
 		Source    string       `json:"source"` // package@version
 		Licence   string       `json:"licence"`
@@ -190,6 +196,9 @@ func Pretrain(opt PretrainOptions) (*PretrainManifest, error) {
 		return nil, fmt.Errorf("pretrain: %w", err)
 	}
 	spec := tasks.Spec{Dir: opt.Data, Domain: opt.Domain, Tokenizer: info.Tokenizer, Objective: info.LM, Ctx: opt.Ctx}
+	if info.LM == models.Masked {
+		spec.TrainMaskRate = opt.MaskRate
+	}
 	task, err := tasks.Open(spec, 0)
 	if err != nil {
 		return nil, fmt.Errorf("pretrain: %w", err)
@@ -253,6 +262,9 @@ func Pretrain(opt PretrainOptions) (*PretrainManifest, error) {
 		Optimizer:   fmt.Sprintf("adamw(beta1=%g,beta2=%g,eps=%g)", adam.Beta1, adam.Beta2, adam.Eps),
 		WeightDecay: opt.WeightDecay, ClipNorm: opt.ClipNorm, FinalTrainLoss: meanOf(recent),
 		Curve: curve, Backend: pretrainBackend(), Command: opt.Command}
+	if info.LM == models.Masked {
+		m.MaskRate = opt.MaskRate
+	}
 	meta := task.Meta()
 	m.Corpus.Domain, m.Corpus.Source, m.Corpus.Licence, m.Corpus.Tokenizer = opt.Domain, meta.Source, meta.Licence, info.Tokenizer
 	for _, s := range datasets.Splits {
@@ -324,6 +336,8 @@ func (o *PretrainOptions) fill() error {
 	deff(&o.LR, d.LR)
 	deff(&o.MinLR, d.MinLR)
 	deff(&o.WeightDecay, d.WeightDecay)
+	deff(&o.MaskRate, d.MaskRate)
+	deff(&o.MaskRate, tasks.MaskRate)
 	deff(&o.ClipNorm, 1)
 	def(&o.EvalWindows, 256)
 	def(&o.EvalBatch, 32)
@@ -351,6 +365,8 @@ func (o *PretrainOptions) fill() error {
 		return fmt.Errorf("pretrain: -warmup %d, -eval-every %d and -threads %d must not be negative", o.Warmup, o.EvalEvery, o.Threads)
 	case !(o.LR > 0) || o.MinLR < 0 || o.MinLR > o.LR:
 		return fmt.Errorf("pretrain: -lr %g must be positive and -min-lr %g between 0 and it", o.LR, o.MinLR)
+	case !(o.MaskRate > 0 && o.MaskRate <= 1):
+		return fmt.Errorf("pretrain: -mask-rate %g outside (0, 1]", o.MaskRate)
 	case o.Dtype != models.BF16 && o.Dtype != models.F32:
 		return fmt.Errorf("pretrain: -dtype %q: want %s or %s", o.Dtype, models.BF16, models.F32)
 	}

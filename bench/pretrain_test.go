@@ -117,16 +117,17 @@ func TestPretrainDeterministic(t *testing.T) {
 // (those of [CLS] and [SEP] excluded) are targets.
 func TestPretrainMasked(t *testing.T) {
 	if testing.Short() {
-		t.Skip("bert-mini's 30,522-token embedding makes this a few seconds")
+		t.Skip("a few seconds of bert-mini steps")
 	}
 	opt := tinyPretrain("bert-mini", t.TempDir())
 	opt.Steps = 2
+	opt.MaskRate = 0.4
 	m, err := Pretrain(opt)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Objective != "masked-token" || m.Corpus.Tokenizer != datasets.BERTUncased {
-		t.Errorf("objective %s, tokenizer %s", m.Objective, m.Corpus.Tokenizer)
+	if m.Objective != "masked-token" || m.Corpus.Tokenizer != datasets.BERTTiny || m.MaskRate != 0.4 {
+		t.Errorf("objective %s, tokenizer %s, training mask rate %v", m.Objective, m.Corpus.Tokenizer, m.MaskRate)
 	}
 	// 8 windows of 14 maskable tokens: 15% is 2.1, so 2 or 3 each.
 	if v := m.Validation; v.Windows != 8 || v.Targets < 16 || v.Targets > 24 || math.IsNaN(v.Loss) {
@@ -139,7 +140,7 @@ func TestCountWindows(t *testing.T) {
 	for _, c := range []struct {
 		tok string
 		obj models.Objective
-	}{{datasets.GPT2Tiny, models.NextToken}, {datasets.BERTUncased, models.Masked}} {
+	}{{datasets.GPT2Tiny, models.NextToken}, {datasets.BERTTiny, models.Masked}} {
 		task, err := tasks.Open(tasks.Spec{Dir: filepath.Join("..", "datasets", "data"), Domain: "general", Tokenizer: c.tok, Objective: c.obj, Ctx: 64}, 0)
 		if err != nil {
 			t.Fatal(err)
@@ -165,6 +166,7 @@ func TestPretrainOptionErrors(t *testing.T) {
 		{func(o *PretrainOptions) { o.Steps = -1 }, "-steps -1"},
 		{func(o *PretrainOptions) { o.MinLR = 1 }, "-min-lr 1"},
 		{func(o *PretrainOptions) { o.Dtype = "F16" }, `-dtype "F16"`},
+		{func(o *PretrainOptions) { o.MaskRate = 1.5 }, "-mask-rate 1.5"},
 		{func(o *PretrainOptions) { o.Domain = "poetry" }, "poetry"},
 	} {
 		o := tinyPretrain("custom", dir)

@@ -10,7 +10,7 @@ import (
 // batch builds the batch of examples idx of split s. Masks are drawn
 // from rng, or, when fixed is non-nil, from a generator seeded by *fixed
 // and the example's index (the same mask for an example in every call).
-func (t *Task) batch(s *split, idx []int, rng *rand.Rand, fixed *uint64) (*models.Batch, error) {
+func (t *Task) batch(s *split, idx []int, rng *rand.Rand, fixed *uint64, rate float64) (*models.Batch, error) {
 	B, T := len(idx), t.width
 	task := make([]int, B)
 	for i := range task {
@@ -44,7 +44,7 @@ func (t *Task) batch(s *split, idx []int, rng *rand.Rand, fixed *uint64) (*model
 			if fixed != nil {
 				r = rand.New(rand.NewPCG(*fixed, uint64(k)))
 			}
-			t.mask(r, row, b.Targets[i*T:(i+1)*T])
+			t.mask(r, row, b.Targets[i*T:(i+1)*T], rate)
 		}
 	case models.Classify:
 		b.Targets = make([]int32, B)
@@ -96,8 +96,9 @@ func (t *Task) isSpecial(id int32) bool {
 	return id == t.cls || id == t.sep || id == t.pd || id == t.msk
 }
 
-// mask applies BERT's masking to row in place and writes the targets.
-func (t *Task) mask(rng *rand.Rand, row, tgt []int32) {
+// mask applies BERT's masking to row in place, choosing the share rate of
+// its positions, and writes the targets.
+func (t *Task) mask(rng *rand.Rand, row, tgt []int32, rate float64) {
 	cand := make([]int, 0, len(row))
 	for p, id := range row {
 		tgt[p] = -1
@@ -108,10 +109,10 @@ func (t *Task) mask(rng *rand.Rand, row, tgt []int32) {
 	if len(cand) == 0 {
 		return
 	}
-	// Choose MaskRate of the candidates: the integer part, plus one more
+	// Choose rate of the candidates: the integer part, plus one more
 	// with probability the fractional part, so the rate is exact on
 	// average (plain rounding would give 5 of 36 = 13.9%); at least one.
-	f := MaskRate * float64(len(cand))
+	f := rate * float64(len(cand))
 	k := int(f)
 	if rng.Float64() < f-math.Floor(f) {
 		k++

@@ -32,6 +32,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"maps"
+	"math"
 	"math/rand/v2"
 	"sync"
 
@@ -59,6 +60,11 @@ type Spec struct {
 	// all), so that evaluation cost is bounded and fixed; they are spread
 	// evenly over the test split.
 	EvalRows int
+	// TrainMaskRate is the share of positions masked in the training
+	// draws of a Masked task (Train, Sample); 0 means MaskRate.
+	// Evaluation (Validation, Test) always masks MaskRate, so scores
+	// stay comparable whatever the training rate.
+	TrainMaskRate float64
 }
 
 // BERT special ids (bert-uncased WordPiece), used when a file's metadata
@@ -143,6 +149,9 @@ func (t *Task) open() error {
 	if spec.EvalRows < 0 {
 		return fmt.Errorf("EvalRows %d < 0", spec.EvalRows)
 	}
+	if r := spec.TrainMaskRate; r < 0 || r > 1 || math.IsNaN(r) {
+		return fmt.Errorf("TrainMaskRate %v outside [0, 1]", r)
+	}
 	var metas [3]datasets.Meta
 	for i, name := range []string{datasets.Train, datasets.Validation, datasets.Test} {
 		path := datasets.FilePath(spec.Dir, spec.Tokenizer, spec.Domain, name)
@@ -172,7 +181,7 @@ func (t *Task) open() error {
 	t.meta = metas[0]
 	m := t.meta
 	t.pixels = m.Tokenizer == datasets.TokenizerPixels
-	t.bert = m.Tokenizer == "bert-uncased"
+	t.bert = m.Tokenizer == datasets.BERTUncased || m.Tokenizer == datasets.BERTTiny
 	var err error
 	if t.cls, err = special(m, datasets.ExtraClsID, DefaultCls); err != nil {
 		return err
@@ -280,12 +289,12 @@ func (t *Task) Close() error {
 // Sample draws n random training examples (distinct when the split has at
 // least n) as one batch (methods.TaskData).
 func (t *Task) Sample(rng *rand.Rand, n int) (*models.Batch, error) {
-	return t.batch(t.train, draw(rng, t.train.n, n), rng, nil)
+	return t.batch(t.train, draw(rng, t.train.n, n), rng, nil, t.trainRate())
 }
 
 // Validation draws n random validation examples as one batch.
 func (t *Task) Validation(rng *rand.Rand, n int) (*models.Batch, error) {
-	return t.batch(t.val, draw(rng, t.val.n, n), rng, nil)
+	return t.batch(t.val, draw(rng, t.val.n, n), rng, nil, MaskRate)
 }
 
 // draw picks n of [0, total) at random, distinct when n <= total.
@@ -349,7 +358,7 @@ func (s *stream) Next() (*models.Batch, error) {
 		idx = append(idx, s.order[s.pos:s.pos+k]...)
 		s.pos += k
 	}
-	return s.t.batch(s.t.train, idx, s.rng, nil)
+	return s.t.batch(s.t.train, idx, s.rng, nil, s.t.trainRate())
 }
 
 // testIndex is the test examples scored: all, or EvalRows spread evenly.
@@ -381,7 +390,7 @@ func (t *Task) Test(batchSize int) ([]*models.Batch, error) {
 	}
 	idx := t.testIndex()
 	for lo := 0; lo < len(idx); lo += batchSize {
-		b, err := t.batch(t.test, idx[lo:min(lo+batchSize, len(idx))], nil, &t.maskSeed)
+		b, err := t.batch(t.test, idx[lo:min(lo+batchSize, len(idx))], nil, &t.maskSeed, MaskRate)
 		if err != nil {
 			return nil, err
 		}
@@ -418,4 +427,12 @@ func (s Sequence) Close() error {
 		errs = append(errs, t.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// trainRate is the mask rate of training draws.
+func (t *Task) trainRate() float64 {
+	if t.Spec.TrainMaskRate > 0 {
+		return t.Spec.TrainMaskRate
+	}
+	return MaskRate
 }

@@ -171,7 +171,7 @@ func TestWindowsLarge(t *testing.T) {
 		if len(order) != task.NumTrain() {
 			t.Fatalf("limit %d: epoch of %d windows, want %d", limit, len(order), task.NumTrain())
 		}
-		b, err := task.batch(task.train, order[:100], nil, nil)
+		b, err := task.batch(task.train, order[:100], nil, nil, MaskRate)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -208,6 +208,49 @@ func mlmTask(t testing.TB, ctx int, extra map[string]string) *Task {
 	dir := t.TempDir()
 	write(t, dir, datasets.Meta{Domain: "mlm", Tokenizer: "bert-uncased", VocabSize: 30522, Extra: extra}, rows, 300)
 	return open(t, Spec{Dir: dir, Domain: "mlm", Tokenizer: "bert-uncased", Objective: models.Masked, Ctx: ctx, EvalRows: 50}, 1)
+}
+
+// TrainMaskRate changes the training draws only: test batches keep
+// MaskRate, so scores compare across training rates.
+func TestTrainMaskRate(t *testing.T) {
+	share := func(bs ...*models.Batch) float64 {
+		var tg, n int
+		for _, b := range bs {
+			for _, v := range b.Targets {
+				n++
+				if v >= 0 {
+					tg++
+				}
+			}
+		}
+		return float64(tg) / float64(n)
+	}
+	base := mlmTask(t, 42, nil)
+	spec := base.Spec
+	spec.TrainMaskRate = 0.4
+	task := open(t, spec, 1)
+	b, err := task.Train(rand.New(rand.NewPCG(5, 6)), 400).Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 40 of 42 positions are candidates, minus about one pad in ten.
+	if got := share(b); got < 0.31 || got > 0.36 {
+		t.Errorf("training draws: %.3f of positions are targets, want about 0.4·40/42·0.9 = 0.34", got)
+	}
+	for _, tk := range []*Task{base, task} {
+		test, err := tk.Test(50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := share(test...); got < 0.11 || got > 0.15 {
+			t.Errorf("TrainMaskRate %v: test batches have %.3f targets, want MaskRate's 0.13", tk.Spec.TrainMaskRate, got)
+		}
+	}
+	bad := spec
+	bad.TrainMaskRate = 1.5
+	if _, err := Open(bad, 1); err == nil || !strings.Contains(err.Error(), "TrainMaskRate") {
+		t.Errorf("TrainMaskRate 1.5: error %v", err)
+	}
 }
 
 // TestMasking checks the masking on 40,000 rows of 42 positions: each

@@ -44,6 +44,7 @@ func runPretrain(args []string) error {
 	fs.Float64Var(&o.LR, "lr", 0, "peak learning rate (0 = default)")
 	fs.Float64Var(&o.MinLR, "min-lr", 0, "final learning rate of the cosine (0 = default)")
 	fs.IntVar(&o.Warmup, "warmup", 0, "linear warm-up steps (0 = default)")
+	fs.Float64Var(&o.MaskRate, "mask-rate", 0, "encoders: share of positions masked in training batches; validation always masks 15% (0 = default)")
 	fs.Float64Var(&o.WeightDecay, "weight-decay", 0, "AdamW weight decay of weight matrices (0 = default)")
 	fs.Float64Var(&o.ClipNorm, "clip", 0, "global gradient-norm clip (0 = 1)")
 	seed := fs.Uint64("seed", 1, "seed of the initialisation and the data order")
