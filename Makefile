@@ -22,7 +22,7 @@ endif
 
 BIN := bin/sleepbench
 
-.PHONY: all build bench test test-big data perf reference vet fmt clean backend
+.PHONY: all build bench test test-big test-kill data perf reference vet fmt clean backend
 
 all: build
 
@@ -50,6 +50,12 @@ test: backend
 # context), printing peak memory; several minutes on 2 cores.
 test-big: backend
 	go test $(TAGS) -count=1 -run TestBigConfigs -v ./models/
+
+# SIGKILLs quick-profile runs at 10 random moments, reruns each until it
+# finishes, and compares every result file byte for byte with an
+# uninterrupted run (scripts/killtest.sh; a few minutes on 2 cores).
+test-kill: build
+	BIN=$(BIN) scripts/killtest.sh
 
 # Rebuilds datasets/data from the source packages (the only target that fetches).
 data: build

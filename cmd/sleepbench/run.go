@@ -61,6 +61,7 @@ func runRun(args []string) error {
 	base := fs.String("base", bench.DefaultBase, "folder of the base checkpoints (-set init=base): <model>.safetensors")
 	out := fs.String("out", "", "output folder (default out/PROFILE)")
 	jobs := fs.Int("jobs", 1, "runs at once; each model gets cores/jobs threads")
+	keep := fs.Bool("keep-checkpoints", false, "keep each run's mid-run checkpoint (OUT/checkpoints/) after the run has finished")
 	shard := fs.String("shard", "", "run only shard i of n (i/n, 0-based): every n-th job, for a cluster")
 	var sets setFlags
 	fs.Var(&sets, "set", "override a setting, key=value (repeatable): a profile key, METHOD.KEY or grid.METHOD.KEY=v1,v2")
@@ -98,7 +99,7 @@ func runRun(args []string) error {
 	}
 	r := &bench.Runner{
 		Profile: p, Build: bench.Real(), Data: *data, Base: *base, Out: *out, Jobs: *jobs,
-		Progress: os.Stderr, Finish: bench.WriteReports,
+		Progress: os.Stderr, Finish: bench.WriteReports, KeepCheckpoints: *keep,
 	}
 	if r.Out == "" {
 		r.Out = filepath.Join("out", p.Name)
