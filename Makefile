@@ -22,7 +22,7 @@ endif
 
 BIN := bin/sleepbench
 
-.PHONY: all build bench test test-big test-slurm data perf reference vet fmt clean backend
+.PHONY: all build bench test test-big test-slurm test-kill data perf reference vet fmt clean backend
 
 all: build
 
@@ -56,6 +56,12 @@ test-big: backend
 # a dependent merge job, compared with an unsharded run. See docs/CLUSTER.md.
 test-slurm:
 	scripts/test-slurm.sh
+
+# SIGKILLs quick-profile runs at 10 random moments, reruns each until it
+# finishes, and compares every result file byte for byte with an
+# uninterrupted run (scripts/killtest.sh; a few minutes on 2 cores).
+test-kill: build
+	BIN=$(BIN) scripts/killtest.sh
 
 # Rebuilds datasets/data from the source packages (the only target that fetches).
 data: build

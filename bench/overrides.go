@@ -54,6 +54,7 @@ var setters = map[string]setter{
 	"day_steps":        intField(func(p *Profile) *int { return &p.DaySteps }, "wake steps per dormancy day"),
 	"eval_every":       intField(func(p *Profile) *int { return &p.EvalEvery }, "dormancy: score the base task every this many days (and the last)"),
 	"threads":          intField(func(p *Profile) *int { return &p.Threads }, "threads per model (0 = cores/jobs)"),
+	"checkpoint_every": intField(func(p *Profile) *int { return &p.CheckpointEvery }, "save a run's state every this many wake steps, besides every task boundary (0 = boundaries only)"),
 	"buffer":           intField(func(p *Profile) *int { return &p.Buffer }, "replay-buffer rows of every buffered method (0 = each method's default)"),
 	"lr":               floatField(func(p *Profile) *float64 { return &p.LR }, "peak learning rate"),
 	"model_lr": {"peak learning rate per model, MODEL:LR,... (min_lr scales with it; empty: none)", func(p *Profile, v string) error {

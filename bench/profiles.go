@@ -165,6 +165,12 @@ type Profile struct {
 	// Face checkpoints.
 	Init      string
 	PruneFrac float64 // compression: fraction of each matrix pruned
+	// CheckpointEvery saves a run's state every this many wake steps
+	// inside a period, besides every task boundary (0 = boundaries
+	// only); see checkpoint.go. It changes no number of a run, so it is
+	// not part of OUT/config.json and an output folder may be resumed
+	// with another value.
+	CheckpointEvery int `json:"-"`
 }
 
 // Quick is the CI profile: the custom model, a few methods, one seed and

@@ -74,7 +74,7 @@ func TestSet(t *testing.T) {
 		t.Error("Set changed the built-in profile")
 	}
 	for kv, want := range map[string]string{
-		"stepz=3":     "unknown key (valid: batch, buffer, clip, ctx",
+		"stepz=3":     "unknown key (valid: batch, buffer, checkpoint_every, clip, ctx",
 		"steps=-1":    "want a non-negative integer",
 		"lr=fast":     "want a non-negative number",
 		"schedule=up": "want cosine or constant",

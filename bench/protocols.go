@@ -42,44 +42,60 @@ func RunTasks(ctx context.Context, l *Loop, ts []Task, steps []int) (*SequenceRe
 	return sequence(ctx, l, ts, steps, nil, 0)
 }
 
-// sequence is the loop of RunSequence and RunTasks.
+// sequence is the loop of RunSequence and RunTasks. Its rows so far and
+// the periods it has finished live in l.prog, so that a loop restored from
+// a checkpoint (see checkpoint.go) continues where the checkpoint was
+// taken: finished periods are skipped (their tasks still join the tasks
+// seen, in order), and the period in progress resumes inside Wake.
 func sequence(ctx context.Context, l *Loop, ts []Task, steps []int, next Task, nextSteps int) (*SequenceResult, error) {
-	res := &SequenceResult{}
+	if !l.resumed {
+		l.prog = progress{}
+	}
+	l.resumed = false
+	pr := &l.prog
 	add := func() error {
 		acc, loss, err := l.Evaluate(ts)
 		if err != nil {
 			return err
 		}
-		res.R = append(res.R, acc)
-		res.Loss = append(res.Loss, loss)
+		pr.R = append(pr.R, acc)
+		pr.Loss = append(pr.Loss, loss)
 		return nil
 	}
-	if err := add(); err != nil {
-		return nil, err
+	if len(pr.R) == 0 {
+		if err := add(); err != nil {
+			return nil, err
+		}
 	}
+	var periods []Period
 	for i, t := range ts {
+		periods = append(periods, Period{Task: t, Steps: steps[i], Label: fmt.Sprintf("task %d (%s)", i+1, t.Name()), Stream: uint64(i)})
+	}
+	if next != nil {
+		periods = append(periods, Period{Task: next, Steps: nextSteps, Label: fmt.Sprintf("next day (%s)", next.Name()), Stream: uint64(len(ts))})
+	}
+	if pr.Done > len(periods) || len(pr.R) != pr.Done+1 {
+		return nil, fmt.Errorf("%s: the checkpoint has %d periods done and %d rows of R; this run has %d periods", l.Name, pr.Done, len(pr.R), len(periods))
+	}
+	for k, p := range periods {
+		if k < pr.Done {
+			l.see(p.Task)
+			continue
+		}
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("%s: %w", l.Name, err)
 		}
-		p := Period{Task: t, Steps: steps[i], Label: fmt.Sprintf("task %d (%s)", i+1, t.Name()), Stream: uint64(i)}
 		if err := l.Train(p); err != nil {
 			return nil, err
 		}
 		if err := add(); err != nil {
 			return nil, err
 		}
-	}
-	if next != nil {
-		p := Period{Task: next, Steps: nextSteps, Label: fmt.Sprintf("next day (%s)", next.Name()), Stream: uint64(len(ts))}
-		if err := l.Train(p); err != nil {
+		if err := l.boundary(); err != nil {
 			return nil, err
 		}
-		if err := add(); err != nil {
-			return nil, err
-		}
-		res.NextDay = true
 	}
-	return res, nil
+	return &SequenceResult{R: pr.R, Loss: pr.Loss, NextDay: next != nil}, nil
 }
 
 // RunDormancy trains the base task for steps wake steps, then days days:
@@ -100,29 +116,47 @@ func RunDormancy(l *Loop, base Task, others []Task, steps, days, daySteps, evalE
 	if len(others) == 0 && days > 0 {
 		return nil, fmt.Errorf("%s: dormancy needs at least one interfering domain", l.Name)
 	}
-	res := &DormancyResult{}
+	if !l.resumed {
+		l.prog = progress{}
+	}
+	l.resumed = false
+	pr := &l.prog
 	eval := func(day int) error {
 		a, ls, err := l.Evaluate([]Task{base})
 		if err != nil {
 			return err
 		}
-		res.Acc = append(res.Acc, a[0])
-		res.Loss = append(res.Loss, ls[0])
-		res.Days = append(res.Days, day)
+		pr.R = append(pr.R, a)
+		pr.Loss = append(pr.Loss, ls)
+		pr.Days = append(pr.Days, day)
 		return nil
 	}
+	if pr.Done > days+1 {
+		return nil, fmt.Errorf("%s: the checkpoint has %d periods done; this run has %d", l.Name, pr.Done, days+1)
+	}
 	p := Period{Task: base, Steps: steps, Label: fmt.Sprintf("base task (%s)", base.Name()), Stream: 0}
-	if err := l.Wake(p); err != nil {
-		return nil, err
-	}
-	if err := eval(0); err != nil {
-		return nil, err
-	}
-	if err := l.End(p); err != nil {
-		return nil, err
+	if pr.Done == 0 {
+		if err := l.Wake(p); err != nil {
+			return nil, err
+		}
+		if err := eval(0); err != nil {
+			return nil, err
+		}
+		if err := l.End(p); err != nil {
+			return nil, err
+		}
+		if err := l.boundary(); err != nil {
+			return nil, err
+		}
+	} else {
+		l.see(base)
 	}
 	for d := 1; d <= days; d++ {
 		t := others[(d-1)%len(others)]
+		if d < pr.Done {
+			l.see(t)
+			continue
+		}
 		p := Period{Task: t, Steps: daySteps, Label: fmt.Sprintf("day %d (%s)", d, t.Name()), Stream: uint64(d), NoWarmup: true}
 		if err := l.Train(p); err != nil {
 			return nil, err
@@ -132,6 +166,14 @@ func RunDormancy(l *Loop, base Task, others []Task, steps, days, daySteps, evalE
 				return nil, err
 			}
 		}
+		if err := l.boundary(); err != nil {
+			return nil, err
+		}
+	}
+	res := &DormancyResult{Days: pr.Days}
+	for i := range pr.R {
+		res.Acc = append(res.Acc, pr.R[i][0])
+		res.Loss = append(res.Loss, pr.Loss[i][0])
 	}
 	return res, nil
 }

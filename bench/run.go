@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -9,16 +11,76 @@ import (
 	"github.com/sleepbench/sleepbench/results"
 )
 
-// runJob runs the runs of one job that have no result file yet.
+// runJob runs the runs of one job that have no result file yet, under
+// the job's lock (lock.go). A job another process holds is skipped and
+// noted in r.busy. Once every run of the job has its file, the job's
+// checkpoint is deleted (unless KeepCheckpoints).
 func (r *Runner) runJob(job []RunSpec) error {
 	first := job[0]
-	if first.Protocol == Dormancy {
-		if r.exists(first) {
-			return nil
-		}
-		return r.runDormancy(first)
+	lock, err := r.lockRun(first)
+	if errors.Is(err, errBusy) {
+		r.mu.Lock()
+		r.busy = append(r.busy, first.Name())
+		r.mu.Unlock()
+		r.track.log("%v; skipped", err)
+		return nil
 	}
-	return r.runSequence(job)
+	if err != nil {
+		return err
+	}
+	defer lock.release(r)
+	if first.Protocol == Dormancy {
+		if !r.exists(first) {
+			err = r.runDormancy(first)
+		}
+	} else {
+		err = r.runSequence(job)
+	}
+	if err != nil || r.KeepCheckpoints {
+		return err
+	}
+	return r.removeCheckpoint(r.checkpointPath(first))
+}
+
+// resumed is what a job's earlier processes left in its checkpoint.
+type resumed struct {
+	wall float64 // wall seconds the earlier processes trained the run
+	peak uint64  // their peak memory
+}
+
+// checkpoints arms o's loop to save its state at every task boundary and
+// every Profile.CheckpointEvery wake steps into the checkpoint of the job
+// led by s (checkpoint.go), after restoring that checkpoint when there is
+// one. A method or optimiser that cannot be checkpointed runs without
+// (its run starts over after a kill), said once in the progress log.
+func (r *Runner) checkpoints(s RunSpec, o *opened, start time.Time) (resumed, error) {
+	var res resumed
+	l := o.loop
+	if err := checkpointable(l); err != nil {
+		r.track.log("%s: no checkpoints: %v", s.Name(), err)
+		return res, nil
+	}
+	path, name, settings := r.checkpointPath(s), s.Name(), settingsHash(o.config)
+	if _, err := os.Stat(path); err == nil {
+		wall, peak, err := loadCheckpoint(path, name, settings, l)
+		if err != nil {
+			return res, err
+		}
+		res = resumed{wall, peak}
+		r.track.log("%s: resuming from %s (%d periods done, %d optimiser steps)", name, path, l.prog.Done, l.Steps)
+	}
+	l.Every = r.Profile.CheckpointEvery
+	l.Checkpoint = func() error {
+		wall := res.wall + r.now().Sub(start).Seconds()
+		if err := saveCheckpoint(path, name, settings, l, wall, max(res.peak, r.peak())); err != nil {
+			return err
+		}
+		if r.afterCheckpoint != nil {
+			return r.afterCheckpoint(name)
+		}
+		return nil
+	}
+	return res, nil
 }
 
 // openRun resolves the method's config for s's protocol and opens s.
@@ -38,6 +100,10 @@ func (r *Runner) runDormancy(s RunSpec) error {
 		return err
 	}
 	defer o.close()
+	prior, err := r.checkpoints(s, o, start)
+	if err != nil {
+		return err
+	}
 	r.track.begin(s.Name(), r.cost(s.Model))
 	others := append([]Task(nil), o.order[1:]...)
 	if o.next != nil {
@@ -55,7 +121,7 @@ func (r *Runner) runDormancy(s RunSpec) error {
 		rec.DayNumbers = res.Days
 	}
 	rec.Config["interfering"] = strings.Join(names(others), ",")
-	r.finish(rec, o.loop, start)
+	r.finish(rec, o.loop, start, prior)
 	if err := r.save(s, rec); err != nil {
 		return err
 	}
@@ -103,6 +169,10 @@ func (r *Runner) runSequence(job []RunSpec) error {
 	if seqSpec == nil {
 		live = compSpec.Name()
 	}
+	prior, err := r.checkpoints(s, o, start)
+	if err != nil {
+		return err
+	}
 	r.track.begin(live, r.cost(s.Model))
 	res, err := RunSequence(o.loop, o.order, o.next, p.Steps)
 	if err != nil {
@@ -111,7 +181,7 @@ func (r *Runner) runSequence(job []RunSpec) error {
 	if seqSpec != nil {
 		rec := record(*seqSpec, p.Name, o)
 		rec.R, rec.Loss, rec.NextDay = res.R, res.Loss, res.NextDay
-		r.finish(rec, o.loop, start)
+		r.finish(rec, o.loop, start, prior)
 		if err := r.save(*seqSpec, rec); err != nil {
 			return err
 		}
@@ -133,9 +203,9 @@ func (r *Runner) runSequence(job []RunSpec) error {
 		// the wall time is the compression's own unless the model had
 		// to be trained again for it.
 		if seqSpec != nil {
-			start = cstart
+			start, prior = cstart, resumed{}
 		}
-		r.finish(rec, o.loop, start)
+		r.finish(rec, o.loop, start, prior)
 		if err := r.save(*compSpec, rec); err != nil {
 			return err
 		}
@@ -149,13 +219,14 @@ func mustDescribe(r *Runner, model string) ModelInfo {
 	return info
 }
 
-// finish fills the cost fields of rec.
-func (r *Runner) finish(rec *results.Run, l *Loop, start time.Time) {
+// finish fills the cost fields of rec: the wall time and peak memory
+// add those of the processes that trained the run before a checkpoint.
+func (r *Runner) finish(rec *results.Run, l *Loop, start time.Time, prior resumed) {
 	rec.Steps = l.Steps
 	rec.Tokens = l.Tokens
 	rec.Periods = l.Periods
-	rec.WallSeconds = r.now().Sub(start).Seconds()
-	rec.PeakMemBytes = r.peak()
+	rec.WallSeconds = prior.wall + r.now().Sub(start).Seconds()
+	rec.PeakMemBytes = max(prior.peak, r.peak())
 }
 
 // save validates a run's record and writes its file atomically.

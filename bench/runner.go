@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -91,6 +93,15 @@ type Runner struct {
 	PeakMem func() uint64
 	// Finish, when set, runs after all runs (tables, scores, plots).
 	Finish func(out string) error
+	// KeepCheckpoints keeps each run's mid-run checkpoint
+	// (OUT/checkpoints/, see checkpoint.go) after the run has finished;
+	// by default it is deleted then.
+	KeepCheckpoints bool
+
+	// afterCheckpoint, when set (tests), runs after every checkpoint a
+	// run saves; an error stops the run there, as a kill would.
+	afterCheckpoint func(run string) error
+	busy            []string // runs skipped: another process holds them
 
 	track *tracker
 	tuned map[string]tuneChoice // model/method → choice
@@ -253,6 +264,11 @@ func (r *Runner) Run() error {
 		return err
 	}
 	r.track.close()
+	if len(r.busy) > 0 {
+		sort.Strings(r.busy)
+		return fmt.Errorf("%d runs were skipped because another process is writing them (lock files under %s): %s; run the command again once it has finished",
+			len(r.busy), filepath.Join(r.Out, "checkpoints"), strings.Join(r.busy, ", "))
+	}
 	if r.Finish != nil && len(r.mine()) > 0 {
 		// A shard can own no job (the hash leaves it empty): it has
 		// only its config.json, which merge reads, and no tables.

@@ -105,6 +105,13 @@ type Loop struct {
 	// Periods has what each period did, in order (see results.PeriodStats).
 	Periods []results.PeriodStats
 
+	// Checkpoint, when set, is called at every task boundary (after a
+	// period's End and evaluation) and, when Every > 0, after every
+	// Every-th wake step of a period that has steps left: the runner saves
+	// the loop's state there (see checkpoint.go). An error stops the run.
+	Checkpoint func() error
+	Every      int
+
 	env   *methods.Env
 	seen  []methods.TaskData
 	evals map[Task][]*models.Batch
@@ -115,6 +122,47 @@ type Loop struct {
 	extra      int    // env.Step calls in the current period's hooks
 	cur        *results.PeriodStats
 	prev       []float32 // parameters before the step, for ‖Δθ‖
+
+	src  *rand.PCG // env.RNG's source, saved in checkpoints
+	prog progress  // where the protocol is, saved in checkpoints
+	at   int       // wake steps done in the period in progress
+	// resumed is set by a restored checkpoint: the protocol continues
+	// from prog, and the next Wake from resumeAt steps into its period
+	// with resumeCur as the period's figures so far.
+	resumed   bool
+	resumeAt  int
+	resumeCur *results.PeriodStats
+}
+
+// progress is where a protocol is in a run: the periods it has finished
+// (End and the evaluation after it done) and what it has measured so far.
+// The sequence protocol keeps its rows of R and Loss here; dormancy keeps
+// one-element rows and the day of each.
+type progress struct {
+	Done int         `json:"done"`
+	R    [][]float64 `json:"R,omitempty"`
+	Loss [][]float64 `json:"loss,omitempty"`
+	Days []int       `json:"days,omitempty"`
+}
+
+// boundary records that a period is finished and calls Checkpoint.
+func (l *Loop) boundary() error {
+	l.prog.Done++
+	if l.Checkpoint == nil {
+		return nil
+	}
+	return l.Checkpoint()
+}
+
+// see adds t to the tasks seen (env.Tasks) if it is new.
+func (l *Loop) see(t Task) {
+	for _, s := range l.seen {
+		if s == t {
+			return
+		}
+	}
+	l.seen = append(l.seen, t)
+	l.env.Tasks = l.seen
 }
 
 // Generator streams derived from a run's seed (the PCG stream argument).
@@ -127,10 +175,11 @@ const (
 // NewLoop returns a loop ready to train m with method meth.
 func NewLoop(name string, m models.Model, meth methods.Method, opt Optimizer, set Settings, seed uint64) *Loop {
 	l := &Loop{Name: name, Model: m, Method: meth, Opt: opt, Set: set, Seed: seed, evals: map[Task][]*models.Batch{}}
+	l.src = rand.NewPCG(seed, streamMethod)
 	l.env = &methods.Env{
 		Model: m,
 		Cfg:   methods.TrainConfig{BatchSize: set.Batch, LR: set.LR},
-		RNG:   rand.New(rand.NewPCG(seed, streamMethod)),
+		RNG:   rand.New(l.src),
 		Logf:  func(string, ...any) {},
 	}
 	l.env.Step = l.extraStep
@@ -252,18 +301,13 @@ func (l *Loop) Train(p Period) error {
 // Wake runs the first part of a period: the method's BeginTask and Steps
 // wake steps. A non-finite loss stops the run with an error naming the
 // run, step and period. End must follow.
+//
+// After a checkpoint taken inside the period has been restored, Wake
+// continues it: BeginTask has run (its effects are in the restored
+// method), and the training stream, rebuilt from its seed, skips the
+// batches of the steps already taken.
 func (l *Loop) Wake(p Period) error {
-	known := false
-	for _, t := range l.seen {
-		if t == p.Task {
-			known = true
-			break
-		}
-	}
-	if !known {
-		l.seen = append(l.seen, p.Task)
-	}
-	l.env.Tasks = l.seen
+	l.see(p.Task)
 	l.env.Cfg.StepsPerTask = p.Steps
 	l.label = p.Label
 	l.extra = 0
@@ -272,11 +316,24 @@ func (l *Loop) Wake(p Period) error {
 	if p.NoWarmup {
 		set.Warmup = 0
 	}
-	if err := l.Method.BeginTask(l.env, p.Task); err != nil {
+	first := 0
+	if l.resumeAt > 0 {
+		first, l.cur = l.resumeAt, l.resumeCur
+		l.resumeAt, l.resumeCur = 0, nil
+	} else if err := l.Method.BeginTask(l.env, p.Task); err != nil {
 		return fmt.Errorf("%s: BeginTask of %s: %w", l.Name, p.Label, err)
 	}
+	if first > p.Steps {
+		return fmt.Errorf("%s: the checkpoint is %d steps into %s, which has %d", l.Name, first, p.Label, p.Steps)
+	}
 	stream := p.Task.Train(rand.New(rand.NewPCG(l.Seed, streamData+p.Stream)), l.Set.Batch)
-	for s := 0; s < p.Steps; s++ {
+	for s := 0; s < first; s++ {
+		if _, err := stream.Next(); err != nil {
+			return fmt.Errorf("%s: batch %d of %s (skipped on resuming): %w", l.Name, s+1, p.Label, err)
+		}
+	}
+	l.at = first
+	for s := first; s < p.Steps; s++ {
 		b, err := stream.Next()
 		if err != nil {
 			return fmt.Errorf("%s: batch %d of %s: %w", l.Name, s+1, p.Label, err)
@@ -294,6 +351,12 @@ func (l *Loop) Wake(p Period) error {
 		if l.Report != nil {
 			l.Report(Progress{Label: p.Label, Step: s + 1, Steps: p.Steps, Loss: loss, Total: l.Steps, Tokens: l.Tokens})
 		}
+		l.at = s + 1
+		if l.Checkpoint != nil && l.Every > 0 && l.at%l.Every == 0 && l.at < p.Steps {
+			if err := l.Checkpoint(); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -306,6 +369,7 @@ func (l *Loop) End(p Period) error {
 	}
 	st := l.cur
 	l.cur = nil
+	l.at = 0
 	if st == nil {
 		return fmt.Errorf("%s: End of %s without Wake", l.Name, p.Label)
 	}

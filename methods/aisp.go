@@ -337,3 +337,40 @@ func (a *aisp) rebaseStored(env *Env) error {
 	}
 	return nil
 }
+
+// MarshalState saves the buffer (rows, storage losses, stream
+// positions, the reservoir's count), the current task and where its rows
+// start, and the figures of the last sleep (for Report).
+func (a *aisp) MarshalState() ([]byte, error) {
+	w := newStateWriter("aisp/1")
+	w.memory(a.mem)
+	w.Int(a.task)
+	w.Uint64(uint64(a.taskStart))
+	st := a.last
+	w.Int(st.steps)
+	w.Int(st.reverse)
+	w.Float64s(st.embed)
+	w.Float64s(st.attn)
+	w.Float64(st.lossSum)
+	w.Int(st.forgotten)
+	w.Float64(st.rawWeightSum)
+	w.Int(st.rawWeights)
+	return w.Bytes(), nil
+}
+
+// UnmarshalState restores what MarshalState saved.
+func (a *aisp) UnmarshalState(_ *Env, data []byte) error {
+	r := newStateReader(data, "aisp/1")
+	r.memory(a.mem)
+	task, start := r.Int(), int64(r.Uint64())
+	var st sleepStats
+	st.steps, st.reverse = r.Int(), r.Int()
+	st.embed, st.attn = r.Float64s(), r.Float64s()
+	st.lossSum, st.forgotten = r.Float64(), r.Int()
+	st.rawWeightSum, st.rawWeights = r.Float64(), r.Int()
+	if err := r.Err(); err != nil {
+		return stateErr("aisp", err)
+	}
+	a.task, a.taskStart, a.last = task, start, st
+	return nil
+}

@@ -225,3 +225,36 @@ func rowTargets(row *models.Batch) int {
 	}
 	return n
 }
+
+// MarshalState saves the anchors (Fisher and θ* of each, or the one
+// running anchor of online mode) and the current task's penalty tally.
+func (e *ewc) MarshalState() ([]byte, error) {
+	w := newStateWriter("ewc/1")
+	w.Int(len(e.anchors))
+	for _, a := range e.anchors {
+		w.params(a.fisher)
+		w.params(a.theta)
+	}
+	w.Float64(e.penSum)
+	w.Int(e.penSteps)
+	return w.Bytes(), nil
+}
+
+// UnmarshalState restores what MarshalState saved; env.Model gives the
+// parameter layout of the anchors.
+func (e *ewc) UnmarshalState(env *Env, data []byte) error {
+	r := newStateReader(data, "ewc/1")
+	n := r.count(1)
+	var anchors []ewcAnchor
+	for i := 0; i < n && r.err == nil; i++ {
+		f := r.params(env.Model.Params())
+		th := r.params(env.Model.Params())
+		anchors = append(anchors, ewcAnchor{fisher: f, theta: th})
+	}
+	sum, steps := r.Float64(), r.Int()
+	if err := r.Err(); err != nil {
+		return stateErr("ewc", err)
+	}
+	e.anchors, e.penSum, e.penSteps = anchors, sum, steps
+	return nil
+}

@@ -1,6 +1,7 @@
 package methods_test
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -55,6 +56,33 @@ func (m *anchor) AddPenalty(env *methods.Env) float64 {
 		pen += float64(d) * float64(d)
 	}
 	return m.strength / 2 * pen
+}
+
+// MarshalState saves the anchor (methods.Checkpointer, so that a run can
+// resume from a checkpoint): its parameters, or nothing before the first
+// task has ended.
+func (m *anchor) MarshalState() ([]byte, error) {
+	if m.theta == nil {
+		return nil, nil
+	}
+	return binary.Append(nil, binary.LittleEndian, m.theta.Data)
+}
+
+// UnmarshalState restores what MarshalState saved.
+func (m *anchor) UnmarshalState(env *methods.Env, data []byte) error {
+	if len(data) == 0 {
+		m.theta = nil
+		return nil
+	}
+	theta := env.Model.Params().Like()
+	if len(data) != 4*len(theta.Data) {
+		return fmt.Errorf("l2-anchor: state of %d bytes, want %d (4 per parameter)", len(data), 4*len(theta.Data))
+	}
+	if _, err := binary.Decode(data, binary.LittleEndian, theta.Data); err != nil {
+		return fmt.Errorf("l2-anchor: %w", err)
+	}
+	m.theta = theta
+	return nil
 }
 
 // Example builds the plugin by name, as the harness does, and runs its

@@ -102,3 +102,23 @@ func firstRows(b *models.Batch, n int) *models.Batch {
 	}
 	return &c
 }
+
+// MarshalState saves the current task and the step counter that rotates
+// the remainder rows.
+func (j *joint) MarshalState() ([]byte, error) {
+	w := newStateWriter("joint/1")
+	w.Int(j.task)
+	w.Int(j.step)
+	return w.Bytes(), nil
+}
+
+// UnmarshalState restores what MarshalState saved.
+func (j *joint) UnmarshalState(_ *Env, data []byte) error {
+	r := newStateReader(data, "joint/1")
+	task, step := r.Int(), r.Int()
+	if err := r.Err(); err != nil {
+		return stateErr("joint", err)
+	}
+	j.task, j.step = task, step
+	return nil
+}

@@ -12,7 +12,7 @@ func init() {
 			if err := Parse(cfg, nil).Err(); err != nil {
 				return nil, err
 			}
-			return Base{}, nil
+			return naive{}, nil
 		},
 	})
 }

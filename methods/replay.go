@@ -54,3 +54,23 @@ func (r *replay) BeginTask(_ *Env, t TaskData) error {
 func (r *replay) TrainBatch(env *Env, b *models.Batch) (*models.Batch, error) {
 	return r.mem.wakeMix(env, b, r.task, false)
 }
+
+// MarshalState saves the buffer and the current task.
+func (r *replay) MarshalState() ([]byte, error) {
+	w := newStateWriter("replay/1")
+	w.memory(r.mem)
+	w.Int(r.task)
+	return w.Bytes(), nil
+}
+
+// UnmarshalState restores what MarshalState saved.
+func (r *replay) UnmarshalState(_ *Env, data []byte) error {
+	rd := newStateReader(data, "replay/1")
+	rd.memory(r.mem)
+	task := rd.Int()
+	if err := rd.Err(); err != nil {
+		return stateErr("replay", err)
+	}
+	r.task = task
+	return nil
+}

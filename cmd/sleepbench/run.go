@@ -46,6 +46,7 @@ func runRun(args []string) error {
 	base := fs.String("base", bench.DefaultBase, "folder of the base checkpoints (-set init=base): <model>.safetensors")
 	out := fs.String("out", "", "output folder (default out/PROFILE)")
 	jobs := fs.Int("jobs", 1, "runs at once; each model gets cores/jobs threads")
+	keep := fs.Bool("keep-checkpoints", false, "keep each run's mid-run checkpoint (OUT/checkpoints/) after the run has finished")
 	shard := fs.String("shard", "", "run only shard i of n (i/n, 0-based) for a cluster, or auto: the index from the scheduler ("+strings.Join(bench.ShardVars(), ", ")+"), read also when this flag is not given; 0/1 runs everything even there")
 	shards := fs.Int("shards", 0, "the number of shards, for schedulers that set no count (Kubernetes Indexed Jobs: the Job's completions)")
 	var sets setFlags
@@ -84,7 +85,7 @@ func runRun(args []string) error {
 	}
 	r := &bench.Runner{
 		Profile: p, Build: bench.Real(), Data: *data, Base: *base, Out: *out, Jobs: *jobs,
-		Progress: os.Stderr, Finish: bench.WriteReports,
+		Progress: os.Stderr, Finish: bench.WriteReports, KeepCheckpoints: *keep,
 	}
 	if r.Out == "" {
 		r.Out = filepath.Join("out", p.Name)

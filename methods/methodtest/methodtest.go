@@ -68,7 +68,14 @@ const unknownKey = "methodtest_no_such_setting"
 //     claims to do more than its baseline): after the second task its
 //     parameters differ from those of its baseline's run on the same
 //     seed and data. An EWC whose penalty is exactly 0 or a replay that
-//     never mixes anything in fails here.
+//     never mixes anything in fails here;
+//   - checkpoint: the method implements methods.Checkpointer, and a run
+//     cut in the middle of a task (after a wake step) or at a task
+//     boundary (after EndTask), its state restored into a fresh instance
+//     (with the parameters, the optimiser's state and env.RNG's stream,
+//     as the harness restores them), ends with parameters bit-identical
+//     to those of the run that was not cut. A method without the
+//     interface fails here: the harness could not resume its runs.
 //
 // Every run uses the method's defaults.
 func Run(t *testing.T, reg *methods.Registry, name string) {
@@ -99,6 +106,7 @@ var checks = []struct {
 	{"deterministic", checkDeterministic},
 	{"batch-unmodified", checkBatches},
 	{"changes-training", checkChanges},
+	{"checkpoint", checkCheckpoint},
 }
 
 // RunAll runs Run over every method of reg, one subtest per method.
@@ -214,6 +222,57 @@ type result struct {
 // seed. The data (tasks and the order of training batches) depend on the
 // seed only, so runs of two methods with one seed see the same batches.
 func train(reg *methods.Registry, name string, seed uint64) result {
+	return trainCut(reg, name, seed, nil)
+}
+
+// cut is where trainCut stops a run and restores it: after wake step
+// step (0-based) of task task, or after the task's EndTask when step is
+// Steps.
+type cut struct{ task, step int }
+
+func (c cut) String() string {
+	if c.step == Steps {
+		return fmt.Sprintf("after EndTask of task %d", c.task)
+	}
+	return fmt.Sprintf("after step %d of task %d", c.step, c.task)
+}
+
+func checkCheckpoint(reg *methods.Registry, info methods.Info) error {
+	m, err := reg.New(info.Name, methods.Config{})
+	if err != nil {
+		return err
+	}
+	if _, ok := m.(methods.Checkpointer); !ok {
+		return fmt.Errorf("%s (%T) does not implement methods.Checkpointer: a run of it cannot be checkpointed and resumed", info.Name, m)
+	}
+	const seed = 11
+	whole := train(reg, info.Name, seed)
+	if whole.err != nil {
+		return whole.err
+	}
+	var errs []error
+	for _, c := range []cut{{1, 7}, {0, Steps}, {2, 0}} {
+		r := trainCut(reg, info.Name, seed, &c)
+		if r.err != nil {
+			errs = append(errs, fmt.Errorf("cut %v: %w", c, r.err))
+			continue
+		}
+		for k := range whole.params {
+			if i := firstDiff(whole.params[k], r.params[k]); i >= 0 {
+				errs = append(errs, fmt.Errorf("a run cut %v and restored differs from the uncut run after task %d: parameter %d is %v, uncut %v",
+					c, k, i, r.params[k][i], whole.params[k][i]))
+				break
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// trainCut is train, cut and restored at c when c is not nil: the
+// method's state, the parameters, the optimiser's state and env.RNG's
+// stream are saved and loaded into fresh objects (a fresh model starts
+// from another seed, so that anything not restored shows).
+func trainCut(reg *methods.Registry, name string, seed uint64, c *cut) result {
 	var res result
 	res.err = func() error {
 		m, err := reg.New(name, methods.Config{})
@@ -226,11 +285,55 @@ func train(reg *methods.Registry, name string, seed uint64) result {
 			return err
 		}
 		opt := &models.SGD{Momentum: 0.9}
+		src := rand.NewPCG(seed, 1)
 		env := &methods.Env{
 			Model: model,
 			Cfg:   methods.TrainConfig{BatchSize: Batch, StepsPerTask: Steps, LR: LR},
-			RNG:   rand.New(rand.NewPCG(seed, 1)),
+			RNG:   rand.New(src),
 			Logf:  func(string, ...any) {},
+		}
+		// restore replaces the method, model, optimiser and RNG with
+		// fresh ones loaded from what the old ones saved.
+		restore := func() error {
+			cp, ok := m.(methods.Checkpointer)
+			if !ok {
+				return fmt.Errorf("%s (%T) does not implement methods.Checkpointer", name, m)
+			}
+			state, err := cp.MarshalState()
+			if err != nil {
+				return fmt.Errorf("MarshalState: %w", err)
+			}
+			state = slices.Clone(state)
+			rng, err := src.MarshalBinary()
+			if err != nil {
+				return err
+			}
+			ost := opt.State()
+			params := slices.Clone(model.Params().Data)
+
+			fresh, err := models.NewMLP(models.MLPConfig{In: Features, Hidden: []int{Hidden}, Classes: []int{2}, SharedHead: true}, seed+1000)
+			if err != nil {
+				return err
+			}
+			copy(fresh.Params().Data, params)
+			model = fresh
+			env.Model = fresh
+			opt = &models.SGD{Momentum: 0.9}
+			if err := opt.SetState(ost); err != nil {
+				return err
+			}
+			src = rand.NewPCG(0, 0)
+			if err := src.UnmarshalBinary(rng); err != nil {
+				return err
+			}
+			env.RNG = rand.New(src)
+			if m, err = reg.New(name, methods.Config{}); err != nil {
+				return err
+			}
+			if err := m.(methods.Checkpointer).UnmarshalState(env, state); err != nil {
+				return fmt.Errorf("UnmarshalState: %w", err)
+			}
+			return nil
 		}
 		// One step function for the wake steps and env.Step, as the
 		// harness has.
@@ -275,9 +378,19 @@ func train(reg *methods.Registry, name string, seed uint64) result {
 				if _, err := env.Step(tb, models.ForwardOptions{}, LR); err != nil {
 					return fmt.Errorf("%s: %s: %w", name, where, err)
 				}
+				if c != nil && c.task == tk.idx && c.step == s {
+					if err := restore(); err != nil {
+						return fmt.Errorf("%s: restoring %v: %w", name, *c, err)
+					}
+				}
 			}
 			if err := m.EndTask(env, tk); err != nil {
 				return fmt.Errorf("%s: EndTask of task %d: %w", name, tk.idx, err)
+			}
+			if c != nil && c.task == tk.idx && c.step == Steps {
+				if err := restore(); err != nil {
+					return fmt.Errorf("%s: restoring %v: %w", name, *c, err)
+				}
 			}
 			res.params = append(res.params, slices.Clone(model.Params().Data))
 		}

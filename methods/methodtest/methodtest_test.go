@@ -1,6 +1,7 @@
 package methodtest
 
 import (
+	"encoding/binary"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -34,6 +35,31 @@ func (m *pull) AddPenalty(env *methods.Env) float64 {
 	return 0
 }
 
+// MarshalState saves the anchor.
+func (m *pull) MarshalState() ([]byte, error) {
+	if m.theta == nil {
+		return nil, nil
+	}
+	return binary.Append(nil, binary.LittleEndian, m.theta)
+}
+
+// UnmarshalState restores it.
+func (m *pull) UnmarshalState(_ *methods.Env, data []byte) error {
+	if len(data) == 0 {
+		m.theta = nil
+		return nil
+	}
+	m.theta = make([]float32, len(data)/4)
+	_, err := binary.Decode(data, binary.LittleEndian, m.theta)
+	return err
+}
+
+// still is a correct method without state: naive.
+type still struct{ methods.Base }
+
+func (still) MarshalState() ([]byte, error)             { return nil, nil }
+func (still) UnmarshalState(*methods.Env, []byte) error { return nil }
+
 // Broken methods, each with the bug one check exists to catch.
 type (
 	// zeroPenalty claims a baseline but its penalty has weight 0.
@@ -48,7 +74,11 @@ type (
 	}
 	// global draws from the process's global generator.
 	global struct{ methods.Base }
+	// forgetful saves no anchor in its checkpoints.
+	forgetful struct{ pull }
 )
+
+func (*forgetful) MarshalState() ([]byte, error) { return nil, nil }
 
 func (m *mutator) TrainBatch(_ *methods.Env, b *models.Batch) (*models.Batch, error) {
 	for i := range b.Features {
@@ -91,7 +121,7 @@ func registry() *methods.Registry {
 		m := &pull{strength: s.Float("strength", 0, math.Inf(1))}
 		return m, s.Err()
 	}
-	reg.Register(methods.Info{Name: "naive", New: plain(methods.Base{})})
+	reg.Register(methods.Info{Name: "naive", New: plain(still{})})
 	reg.Register(methods.Info{Name: "pull", Defaults: pullDefaults, Baseline: "naive",
 		New: func(cfg methods.Config) (methods.Method, error) { return newPull(cfg) }})
 	reg.Register(methods.Info{Name: "zero-penalty", Defaults: pullDefaults, Baseline: "naive",
@@ -116,6 +146,15 @@ func registry() *methods.Registry {
 		return plain(&keeper{})(cfg)
 	}})
 	reg.Register(methods.Info{Name: "global", New: plain(global{})})
+	reg.Register(methods.Info{Name: "no-state", New: plain(methods.Base{})})
+	reg.Register(methods.Info{Name: "forgetful", Defaults: pullDefaults,
+		New: func(cfg methods.Config) (methods.Method, error) {
+			m, err := newPull(cfg)
+			if err != nil {
+				return nil, err
+			}
+			return &forgetful{*m}, nil
+		}})
 	return reg
 }
 
@@ -134,6 +173,8 @@ func TestCatches(t *testing.T) {
 		{"mutator", "batch-unmodified", "TrainBatch at task 0 step 0 changed the batch"},
 		{"keeper", "batch-unmodified", "had changed by the end of the run"},
 		{"global", "deterministic", "two runs with seed 7 differ after task 1"},
+		{"no-state", "checkpoint", "does not implement methods.Checkpointer"},
+		{"forgetful", "checkpoint", "a run cut after EndTask of task 0 and restored differs from the uncut run"},
 	} {
 		info, err := reg.Lookup(c.method)
 		if err != nil {
