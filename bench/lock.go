@@ -33,10 +33,20 @@ func (r *Runner) lockPath(s RunSpec) string {
 // wrapping errBusy that names the lock file and the holder's PID.
 func (r *Runner) lockRun(s RunSpec) (*runLock, error) {
 	path := r.lockPath(s)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, err
+	// Another job that finishes prunes the checkpoint folders it leaves
+	// empty (removeCheckpoint), which can take this job's folder between
+	// MkdirAll and the open: make it again and retry. Once the lock file
+	// exists, the folder is not empty and stays.
+	var f *os.File
+	var err error
+	for try := 0; try < 100; try++ {
+		if err = os.MkdirAll(filepath.Dir(path), 0o755); err == nil {
+			f, err = lockFile(path)
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			break
+		}
 	}
-	f, err := lockFile(path)
 	if errors.Is(err, errBusy) {
 		holder := "unknown"
 		if b, rerr := os.ReadFile(path); rerr == nil && len(b) > 0 {
