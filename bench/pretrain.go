@@ -96,7 +96,7 @@ func PretrainDefaults(model string) (PretrainBudget, error) {
 	case "gpt2-mini":
 		return PretrainBudget{Steps: 4000, Batch: 16, Ctx: 128, LR: 1e-3, MinLR: 5e-5, Warmup: 200, WeightDecay: 0.01}, nil
 	case "bert-mini":
-		return PretrainBudget{Steps: 4000, Batch: 16, Ctx: 128, LR: 1e-3, MinLR: 5e-5, Warmup: 300, WeightDecay: 0.01}, nil
+		return PretrainBudget{Steps: 4000, Batch: 16, Ctx: 128, LR: 1e-3, MinLR: 5e-5, Warmup: 300, WeightDecay: 0.01, MaskRate: 0.4}, nil
 	}
 	return PretrainBudget{}, fmt.Errorf("no pretraining budget for model %q (valid: custom, gpt2-mini, bert-mini)", model)
 }

@@ -302,9 +302,9 @@ func Default() Profile {
 // task orders, thirty days, EWC's λ tuned over six decades. Its runs are
 // independent: shard them with -shard i/n or a scheduler's array index
 // (see ResolveShard and docs/CLUSTER.md) and join the output folders
-// with MergeShards (sleepbench merge). gpt2-medium reads the
-// full GPT-2 tokenization, whose files are not committed: build them
-// first with `sleepbench data build -tokenizers gpt2-8k,bert-uncased,gpt2`.
+// with MergeShards (sleepbench merge). gpt2-medium and bert-base read
+// the full GPT-2 and BERT tokenizations, whose files are not committed:
+// build them first with `sleepbench data build -tokenizers gpt2,bert-uncased`.
 func Paper() Profile {
 	all := []string{"naive", "ewc", "ewc-online", "replay", "aisp", "replay-matched", "aisp-priority", "aisp-replay-only", "aisp-no-noise", "aisp-no-shn", "joint"}
 	big := []string{"custom", "gpt2-medium", "bert-base"}

@@ -69,7 +69,8 @@ func Real() Builders {
 
 // Describe says what a built-in model reads: decoders predict the next
 // token, encoders masked tokens; the tokenizer follows the vocabulary
-// (2,048: gpt2-2k; 8,192: gpt2-8k; 50,257: gpt2; 30,522: bert-uncased).
+// (2,048: gpt2-2k for decoders, bert-2k for encoders; 8,192: gpt2-8k;
+// 50,257: gpt2; 30,522: bert-uncased).
 func Describe(name string) (ModelInfo, error) {
 	cfg, err := models.LookupConfig(name)
 	if err != nil {
@@ -80,14 +81,16 @@ func Describe(name string) (ModelInfo, error) {
 		info.LM = models.Masked
 		info.Cost = cfg.CostPerToken(cfg.Ctx, tasks.MaskRate)
 	}
-	switch cfg.Vocab {
-	case 2048:
+	switch {
+	case cfg.Vocab == 2048 && cfg.Arch == models.Encoder:
+		info.Tokenizer = datasets.BERTTiny
+	case cfg.Vocab == 2048:
 		info.Tokenizer = datasets.GPT2Tiny
-	case 8192:
+	case cfg.Vocab == 8192:
 		info.Tokenizer = datasets.GPT2Small
-	case 50257:
+	case cfg.Vocab == 50257:
 		info.Tokenizer = datasets.GPT2
-	case 30522:
+	case cfg.Vocab == 30522:
 		info.Tokenizer = datasets.BERTUncased
 	default:
 		return ModelInfo{}, fmt.Errorf("model %s: no tokenizer has its vocabulary of %d", name, cfg.Vocab)

@@ -47,7 +47,7 @@ func TextDomains() []string {
 var DefaultCaps = Caps{Train: 560_000, Validation: 70_000, Test: 70_000}
 
 // DefaultTokenizers are the tokenizers whose files are committed.
-var DefaultTokenizers = []string{GPT2Tiny, BERTUncased}
+var DefaultTokenizers = []string{GPT2Tiny, BERTTiny}
 
 // maxUnitBytes bounds a row's text: longer paragraphs are regrouped by
 // sentence, longer emails and dictionary entries are cut at a word.

@@ -101,7 +101,7 @@ func Configs() []Config {
 		{Name: "bert-base", Arch: Encoder, Layers: 12, DModel: 768, Heads: 12, DFF: 3072, Ctx: 512, Vocab: 30522, TypeVocab: 2, Pooler: true, Act: GELUErf, Eps: 1e-12},
 		{Name: "gpt2-medium", Arch: Decoder, Layers: 24, DModel: 1024, Heads: 16, DFF: 4096, Ctx: 1024, Vocab: 50257, Eps: 1e-5},
 		{Name: "gpt2", Arch: Decoder, Layers: 12, DModel: 768, Heads: 12, DFF: 3072, Ctx: 1024, Vocab: 50257, Eps: 1e-5},
-		{Name: "bert-mini", Arch: Encoder, Layers: 4, DModel: 256, Heads: 4, DFF: 1024, Ctx: 128, Vocab: 30522, TypeVocab: 2, Pooler: true, Eps: 1e-12},
+		{Name: "bert-mini", Arch: Encoder, Layers: 4, DModel: 256, Heads: 4, DFF: 1024, Ctx: 128, Vocab: 2048, TypeVocab: 2, Pooler: true, Eps: 1e-12, PreLN: true},
 		{Name: "gpt2-mini", Arch: Decoder, Layers: 4, DModel: 256, Heads: 4, DFF: 1024, Ctx: 128, Vocab: 2048, Eps: 1e-5},
 		{Name: "custom", Arch: Decoder, Layers: 2, DModel: 128, Heads: 2, DFF: 512, Ctx: 128, Vocab: 2048, Eps: 1e-5},
 	}

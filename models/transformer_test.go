@@ -452,9 +452,9 @@ func TestConfigs(t *testing.T) {
 		t.Errorf("gpt2 FLOPsPerToken %v, want %v", f, w)
 	}
 	// bert-mini at 64 tokens with 15% of the positions in the MLM head:
-	// 3·(2·4·(4·256²+2·256·1024) + 4·4·64·256) + 0.15·3·(2·256·30522 + 2·256²).
+	// 3·(2·4·(4·256²+2·256·1024) + 4·4·64·256) + 0.15·3·(2·256·2048 + 2·256²).
 	bm, _ := LookupConfig("bert-mini")
-	if f, w := bm.CostPerToken(64, 0.15), 3*(2*4*(4*256*256+2*256*1024)+4*4*64*256)+0.15*3*(2*256*30522+2*256*256.0); math.Abs(f-w) > 1e-6*w {
+	if f, w := bm.CostPerToken(64, 0.15), 3*(2*4*(4*256*256+2*256*1024)+4*4*64*256)+0.15*3*(2*256*2048+2*256*256.0); math.Abs(f-w) > 1e-6*w {
 		t.Errorf("bert-mini CostPerToken(64, 0.15) %v, want %v", f, w)
 	}
 	if _, err := LookupConfig("gpt3"); err == nil || !strings.Contains(err.Error(), "bert-base, gpt2-medium, gpt2, bert-mini, gpt2-mini, custom") {
