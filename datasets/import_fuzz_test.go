@@ -12,19 +12,21 @@ import (
 	"unicode/utf8"
 )
 
-// firstInvalid is the offset of the first byte of b that is not UTF-8:
-// the length of b's longest valid prefix (-1 when b is valid).
+// firstInvalid is the offset of the first byte of b that is not UTF-8
+// (-1 when b is valid): ranging over a string yields U+FFFD for such a
+// byte, and for an encoded U+FFFD, which is valid.
 func firstInvalid(b []byte) int {
-	if utf8.Valid(b) {
-		return -1
-	}
-	for i := len(b); i >= 0; i-- {
-		if utf8.Valid(b[:i]) {
+	s := string(b)
+	for i, r := range s {
+		if r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD") {
 			return i
 		}
 	}
-	return 0
+	return -1
 }
+
+// fold turns each run of U+FFFD into one.
+var fold = regexp.MustCompile("\uFFFD+")
 
 // importSeps are the -doc-sep values FuzzImportText tries (index 0: none).
 var importSeps = []string{"", `\n`, `(?m)^---\r?$`, `\.\s`}
@@ -127,7 +129,6 @@ func FuzzImportText(f *testing.F) {
 		// With invalid bytes replaced one by one, a run of them is several
 		// U+FFFD where ToValidUTF8 put one: compare the rows with runs
 		// folded.
-		fold := regexp.MustCompile("\uFFFD+")
 		for i := range got {
 			got[i] = fold.ReplaceAllString(got[i], "\uFFFD")
 		}
