@@ -2,6 +2,7 @@ package models
 
 import (
 	"encoding/binary"
+	"flag"
 	"math"
 	"os"
 	"path/filepath"
@@ -23,6 +24,7 @@ import (
 // their truncations, and headers of hostile lengths; go test runs them
 // and any committed under testdata/fuzz/FuzzLoadCheckpoint.
 func FuzzLoadCheckpoint(f *testing.F) {
+	fuzzMinimize(f)
 	dir := f.TempDir()
 	p := stParams()
 	for i, c := range []struct {
@@ -91,4 +93,18 @@ func FuzzLoadCheckpoint(f *testing.F) {
 			}
 		}
 	})
+}
+
+// fuzzMinimize bounds the fuzzing engine's minimisation of each new
+// interesting input when -fuzzminimizetime is not given: Go's default,
+// 60 s per input, makes a run look stalled (issue 18; datasets/main_test.go
+// does the same for its package). Set before f.Fuzz, which reads it.
+func fuzzMinimize(f *testing.F) {
+	given := false
+	flag.Visit(func(fl *flag.Flag) { given = given || fl.Name == "test.fuzzminimizetime" })
+	if !given {
+		if err := flag.Set("test.fuzzminimizetime", "200x"); err != nil {
+			f.Fatal(err)
+		}
+	}
 }

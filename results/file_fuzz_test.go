@@ -2,6 +2,7 @@ package results
 
 import (
 	"encoding/json"
+	"flag"
 	"io"
 	"os"
 	"path/filepath"
@@ -21,6 +22,7 @@ import (
 //   - an accepted run summarises and renders as every table, in both
 //     formats, without error.
 func FuzzLoadRun(f *testing.F) {
+	fuzzMinimize(f)
 	dir := f.TempDir()
 	for _, r := range fixtureRuns()[:3] {
 		b, err := json.Marshal(r)
@@ -79,6 +81,7 @@ func FuzzLoadRun(f *testing.F) {
 //   - an accepted summary compared with itself is compatible and has no
 //     regression, and its tables render without error.
 func FuzzLoadSummary(f *testing.F) {
+	fuzzMinimize(f)
 	dir := f.TempDir()
 	ref, err := os.ReadFile(filepath.Join("reference", "quick.json"))
 	if err != nil {
@@ -127,4 +130,18 @@ func FuzzLoadSummary(f *testing.F) {
 			}
 		}
 	})
+}
+
+// fuzzMinimize bounds the fuzzing engine's minimisation of each new
+// interesting input when -fuzzminimizetime is not given: Go's default,
+// 60 s per input, makes a run look stalled (issue 18; datasets/main_test.go
+// does the same for its package). Set before f.Fuzz, which reads it.
+func fuzzMinimize(f *testing.F) {
+	given := false
+	flag.Visit(func(fl *flag.Flag) { given = given || fl.Name == "test.fuzzminimizetime" })
+	if !given {
+		if err := flag.Set("test.fuzzminimizetime", "200x"); err != nil {
+			f.Fatal(err)
+		}
+	}
 }
