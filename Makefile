@@ -22,7 +22,7 @@ endif
 
 BIN := bin/sleepbench
 
-.PHONY: all build bench test test-big test-slurm test-kill data perf reference vet fmt clean backend
+.PHONY: all build bench test test-big test-slurm test-kill data perf reference vet fmt clean backend fuzz
 
 all: build
 
@@ -45,6 +45,13 @@ bench: build
 test: backend
 	go vet $(TAGS) ./...
 	go test $(TAGS) -short -count=1 ./...
+
+# Fuzz campaign (not part of test): each fuzz target for FUZZTIME (default
+# 10m), one after another, with FUZZ_WORKERS processes (default 1); prints
+# executions per target and fails if any target does. FUZZ_TARGETS picks
+# some by name. The seed corpora already run as tests in make test.
+fuzz:
+	scripts/fuzz.sh
 
 # One full training step of bert-base and gpt2-medium (batch 1, full
 # context), printing peak memory; several minutes on 2 cores.

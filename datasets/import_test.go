@@ -52,14 +52,18 @@ func TestImportTextDir(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// -glob "*.txt" leaves out the notes.
 	os.WriteFile(filepath.Join(in, "notes.md"), []byte("not a .txt"), 0o644)
 	out := t.TempDir()
-	stats, err := Import(ImportOptions{Domain: "mine", TextDir: in, Out: out, Tokenizers: []string{GPT2Small, BERTUncased}})
+	rep, err := Import(ImportOptions{Domain: "mine", TextDir: in, Glob: "*.txt", Out: out, Tokenizers: []string{GPT2Small, BERTUncased}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(stats) != 6 {
-		t.Fatalf("%d files written, want 6", len(stats))
+	if len(rep.Files) != 6 || rep.Inputs != 40 || rep.Replaced != 0 {
+		t.Fatalf("%d files written from %d inputs (%d bytes replaced), want 6 from 40 (0)", len(rep.Files), rep.Inputs, rep.Replaced)
+	}
+	if n := rep.Docs[Train] + rep.Docs[Validation] + rep.Docs[Test]; n != 40 {
+		t.Errorf("report counts %d documents (%v), want 40", n, rep.Docs)
 	}
 	docSplit := map[string]string{}
 	rows := 0

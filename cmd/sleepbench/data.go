@@ -17,7 +17,8 @@ func init() {
 
 const dataUsage = `usage:
   sleepbench data build  [-cache DIR] [-out DIR] [-tokenizers LIST] [-only DOMAINS] [-full]
-  sleepbench data import -domain NAME (-text-dir DIR | -jsonl FILE) [-text-field text] [-label-field label] [-tokenizers LIST] [-out DIR]
+  sleepbench data import -domain NAME (-text-dir DIR [-glob PATTERN] [-doc-bytes N | -doc-sep REGEX] | -jsonl FILE [-text-field text] [-label-field label])
+                         [-invalid-utf8 refuse|replace] [-tokenizers LIST] [-out DIR]
   sleepbench data info   FILE.arrow ...`
 
 func runData(args []string) error {
@@ -125,9 +126,35 @@ func dataBuild(args []string) error {
 
 func dataImport(args []string) error {
 	fs := flag.NewFlagSet("data import", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), `usage: sleepbench data import -domain NAME (-text-dir DIR | -jsonl FILE) [flags]
+
+Builds train, validation and test files of your own text, split by
+document (a hash of its id), tokenised like the built-in domains.
+
+-text-dir reads every regular file under DIR (hidden ones skipped), or
+those matching -glob. Each file is one document, its paragraphs (blank-
+line separated) the rows, unless -doc-bytes or -doc-sep cut it into
+several: a single large file (a book, a dump) needs one of them, since
+the three splits need three documents at least.
+
+-jsonl reads one document (and row) per line.
+
+Bytes that are not UTF-8 stop the import with the file, line and byte
+offset (the default, -invalid-utf8 refuse); -invalid-utf8 replace puts
+U+FFFD in their place and reports how many it replaced.
+
+flags:
+`)
+		fs.PrintDefaults()
+	}
 	var opt datasets.ImportOptions
 	fs.StringVar(&opt.Domain, "domain", "", "domain name of the new files (required)")
-	fs.StringVar(&opt.TextDir, "text-dir", "", "folder of .txt files, one document each, paragraphs (blank-line separated) as rows")
+	fs.StringVar(&opt.TextDir, "text-dir", "", "folder of text files: every regular file, one document each unless -doc-bytes or -doc-sep cut it; paragraphs (blank-line separated) are rows")
+	fs.StringVar(&opt.Glob, "glob", "", "with -text-dir: read only files whose name matches this pattern (e.g. '*.txt'); a pattern with '/' matches the path inside the folder")
+	fs.IntVar(&opt.DocBytes, "doc-bytes", 0, "with -text-dir: cut each file into documents of whole paragraphs, closing one once it holds this many bytes of text")
+	fs.StringVar(&opt.DocSep, "doc-sep", "", "with -text-dir: cut each file into documents at every match of this regular expression (e.g. '\\n' for one a line)")
+	fs.StringVar(&opt.InvalidUTF8, "invalid-utf8", datasets.InvalidRefuse, "bytes that are not UTF-8: "+datasets.InvalidRefuse+" (stop, naming file, line and byte offset) or "+datasets.InvalidReplace+" (U+FFFD, counted in the report)")
 	fs.StringVar(&opt.JSONL, "jsonl", "", "JSON-lines file, one document (and row) a line")
 	fs.StringVar(&opt.TextField, "text-field", "text", "JSON field holding the text")
 	fs.StringVar(&opt.LabelField, "label-field", "", "JSON field holding the label (optional; label names are sorted)")
@@ -143,11 +170,22 @@ func dataImport(args []string) error {
 	}
 	opt.Tokenizers = splitList(*toks)
 	opt.Out = *out
-	stats, err := datasets.Import(opt)
+	rep, err := datasets.Import(opt)
 	if err != nil {
 		return err
 	}
-	return datasets.WriteTable(os.Stdout, stats, *out)
+	what := "files"
+	if opt.JSONL != "" {
+		what = "lines"
+	}
+	fmt.Printf("read %d %s: %d documents (train %d, validation %d, test %d)",
+		rep.Inputs, what, rep.Docs[datasets.Train]+rep.Docs[datasets.Validation]+rep.Docs[datasets.Test],
+		rep.Docs[datasets.Train], rep.Docs[datasets.Validation], rep.Docs[datasets.Test])
+	if rep.Replaced > 0 {
+		fmt.Printf("; %d bytes that were not UTF-8 replaced with U+FFFD", rep.Replaced)
+	}
+	fmt.Println()
+	return datasets.WriteTable(os.Stdout, rep.Files, *out)
 }
 
 func dataInfo(args []string) error {
