@@ -16,7 +16,7 @@ import (
 //     is s with each run of invalid bytes replaced by one U+FFFD (Encode's
 //     documented cleaning), so exactly s when s is valid UTF-8; and it
 //     never makes more ids than the cleaned text has bytes;
-//   - WordPiece (bert-uncased) lower-cases, strips accents and drops
+//   - WordPiece (bert-uncased, bert-2k) lower-cases, strips accents and drops
 //     spacing, so it is not lossless; it is a projection instead: the ids
 //     are wrapped in [CLS] … [SEP], and when no word became [UNK] the
 //     decoded text encodes to the same ids again.
@@ -36,9 +36,13 @@ func FuzzTokenizers(f *testing.F) {
 		}
 		bpes = append(bpes, tok)
 	}
-	wp, err := NewTokenizer(BERTUncased)
-	if err != nil {
-		f.Fatal(err)
+	var wps []Tokenizer
+	for _, name := range []string{BERTUncased, BERTTiny} {
+		tok, err := NewTokenizer(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		wps = append(wps, tok)
 	}
 	inRange := func(t *testing.T, tok Tokenizer, ids []int32) {
 		for i, id := range ids {
@@ -63,23 +67,32 @@ func FuzzTokenizers(f *testing.F) {
 				t.Fatalf("%s: Decode(Encode(%q)) = %q, want %q", tok.Name(), text, got, clean)
 			}
 		}
-		ids := wp.Encode(text)
-		inRange(t, wp, ids)
-		if len(ids) < 2 || ids[0] != BERTCLS || ids[len(ids)-1] != BERTSEP {
-			t.Fatalf("bert-uncased: %q encodes to %v, not [CLS] … [SEP]", text, ids)
-		}
-		if again := wp.Encode(text); !slices.Equal(ids, again) {
-			t.Fatalf("bert-uncased: %q encodes to %v, then to %v", text, ids, again)
-		}
-		if slices.Contains(ids, BERTUnk) {
-			return
-		}
-		dec := wp.Decode(ids)
-		if !utf8.ValidString(dec) {
-			t.Fatalf("bert-uncased: Decode gave invalid UTF-8 %q", dec)
-		}
-		if again := wp.Encode(dec); !slices.Equal(ids, again) {
-			t.Fatalf("bert-uncased: %q encodes to %v, decodes to %q, which encodes to %v", text, ids, dec, again)
+		for _, wp := range wps {
+			wordPieceProjection(t, wp, text, inRange)
 		}
 	})
+}
+
+// wordPieceProjection checks a WordPiece tokenizer on text: [CLS] … [SEP],
+// deterministic, and, when no word became [UNK], decoding and encoding
+// again gives the same ids.
+func wordPieceProjection(t *testing.T, wp Tokenizer, text string, inRange func(*testing.T, Tokenizer, []int32)) {
+	ids := wp.Encode(text)
+	inRange(t, wp, ids)
+	if len(ids) < 2 || ids[0] != BERTCLS || ids[len(ids)-1] != BERTSEP {
+		t.Fatalf("%s: %q encodes to %v, not [CLS] … [SEP]", wp.Name(), text, ids)
+	}
+	if again := wp.Encode(text); !slices.Equal(ids, again) {
+		t.Fatalf("%s: %q encodes to %v, then to %v", wp.Name(), text, ids, again)
+	}
+	if slices.Contains(ids, BERTUnk) {
+		return
+	}
+	dec := wp.Decode(ids)
+	if !utf8.ValidString(dec) {
+		t.Fatalf("%s: Decode gave invalid UTF-8 %q", wp.Name(), dec)
+	}
+	if again := wp.Encode(dec); !slices.Equal(ids, again) {
+		t.Fatalf("%s: %q encodes to %v, decodes to %q, which encodes to %v", wp.Name(), text, ids, dec, again)
+	}
 }
