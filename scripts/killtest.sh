@@ -64,20 +64,27 @@ echo "killtest: uninterrupted run: $((ref_ms / 1000)).$(( (ref_ms % 1000) / 100 
 failed=0
 for i in $(seq 1 "$KILLS"); do
 	out="$WORK/kill$i"
-	# A moment between 3% and 97% of the uninterrupted run's time.
+	# A moment between 3% and 97% of the uninterrupted run's time. When the
+	# run finishes before it (the machine got faster), start afresh with
+	# half the delay, so that every trial kills a run.
 	delay_ms=$(( ref_ms * (30 + RANDOM % 941) / 1000 ))
-	"$BIN" "${FLAGS[@]}" -out "$out" 2>>"$out.log" & # not through run(): $! must be sleepbench itself
-	pid=$!
-	sleep "$((delay_ms / 1000)).$(printf %03d $((delay_ms % 1000)))"
-	if kill -KILL "$pid" 2>/dev/null; then
-		wait "$pid" 2>/dev/null || true
-		ckpts=$(find "$out/checkpoints" -name '*.ckpt' 2>/dev/null | wc -l)
-		runs=$(find "$out/runs" -name '*.json' 2>/dev/null | wc -l)
-		what="killed at $((delay_ms / 1000)).$(( (delay_ms % 1000) / 100 )) s with $runs run files and $ckpts checkpoints"
-	else
+	for try in 1 2 3 4 5 6; do
+		rm -rf "$out" "$out.log"
+		"$BIN" "${FLAGS[@]}" -out "$out" 2>>"$out.log" & # not through run(): $! must be sleepbench itself
+		pid=$!
+		sleep "$((delay_ms / 1000)).$(printf %03d $((delay_ms % 1000)))"
+		if kill -KILL "$pid" 2>/dev/null; then
+			wait "$pid" 2>/dev/null || true
+			break
+		fi
 		wait "$pid" || true
-		what="finished before the kill at $((delay_ms / 1000)).$(( (delay_ms % 1000) / 100 )) s"
-	fi
+		echo "killtest: kill $i: the run finished before $((delay_ms / 1000)).$(( (delay_ms % 1000) / 100 )) s; again with half the delay"
+		delay_ms=$((delay_ms / 2))
+		if [ "$try" -eq 6 ]; then echo "killtest: kill $i: no kill landed in 6 tries" >&2; exit 1; fi
+	done
+	ckpts=$(find "$out/checkpoints" -name '*.ckpt' 2>/dev/null | wc -l)
+	runs=$(find "$out/runs" -name '*.json' 2>/dev/null | wc -l)
+	what="killed at $((delay_ms / 1000)).$(( (delay_ms % 1000) / 100 )) s with $runs run files and $ckpts checkpoints"
 	t1=$(now_ms)
 	reruns=0
 	until run "$out"; do
