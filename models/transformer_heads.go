@@ -50,7 +50,9 @@ func (m *Transformer) predict(b *Batch, grad bool) int {
 		z = a.mlmLn
 	}
 	linearForward(m.bl, a.logits, z, m.w.wte, m.w.mlmbias, M, D, V)
-	m.xentRows(a.logits, V, M, grad)
+	if !m.raw {
+		m.xentRows(a.logits, V, M, grad)
+	}
 	return M
 }
 
@@ -165,8 +167,10 @@ func (m *Transformer) classify(b *Batch, grad bool) int {
 			}
 			z[j] = s
 		}
-		l, arg := xent(z, int(a.tgt[i]), a.scale[i], grad)
-		a.loss[i], a.arg[i] = l, int32(arg)
+		if !m.raw {
+			l, arg := xent(z, int(a.tgt[i]), a.scale[i], grad)
+			a.loss[i], a.arg[i] = l, int32(arg)
+		}
 	}
 	return M
 }
