@@ -1,8 +1,12 @@
 package methods
 
 import (
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"testing"
+
+	"github.com/sleepbench/sleepbench/models"
 )
 
 // TestDERMatchGrad checks DER++'s logit-matching loss and gradient: the
@@ -41,5 +45,74 @@ func TestDERMatchGrad(t *testing.T) {
 	}
 	if math.Abs(s-1) > 1e-5 {
 		t.Errorf("stored top-3 probabilities and rest sum to %.7f, want 1", s)
+	}
+}
+
+// TestTextMethods runs DER++ (top-k outputs) and LwF (next-token
+// distillation) on a tiny decoder's next-token batches: after a first
+// task their extra gradient must change the step's, and DER++ must store
+// topk·8 + 4 bytes per target position.
+func TestTextMethods(t *testing.T) {
+	cfg := models.Config{Name: "tiny-lm", Arch: models.Decoder, Layers: 1, DModel: 8, Heads: 2, DFF: 16, Ctx: 6, Vocab: 40}
+	batch := func(seed uint64) *models.Batch {
+		rng := rand.New(rand.NewPCG(seed, 1))
+		b := &models.Batch{Objective: models.NextToken, B: 4, T: 6, Inputs: make([]int32, 24), Targets: make([]int32, 24)}
+		for i := range b.Inputs {
+			b.Inputs[i] = int32(rng.IntN(40))
+		}
+		for i := range b.Targets {
+			b.Targets[i] = int32(rng.IntN(40))
+		}
+		return b
+	}
+	for _, name := range []string{"derpp", "lwf"} {
+		model, err := models.NewTransformer(cfg, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := New(name, Config{})
+		if name == "derpp" {
+			m, err = New(name, Config{"buffer": "8", "topk": "5"})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		env := &Env{Model: model, RNG: rand.New(rand.NewPCG(2, 2)), Logf: func(string, ...any) {}}
+		var worst float64
+		for task := 0; task < 2; task++ {
+			tk := &synthTask{idx: task, name: fmt.Sprint("t", task)}
+			if err := m.BeginTask(env, tk); err != nil {
+				t.Fatal(err)
+			}
+			for s := 0; s < 3; s++ {
+				b, err := m.TrainBatch(env, batch(uint64(10*task+s)))
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				if _, err := model.ForwardBackward(b, models.ForwardOptions{}); err != nil {
+					t.Fatal(err)
+				}
+				g0 := model.Grads().Clone()
+				m.AddPenalty(env)
+				if task == 1 {
+					var d, n float64
+					for i, v := range model.Grads().Data {
+						d += math.Abs(float64(v - g0.Data[i]))
+						n += math.Abs(float64(g0.Data[i]))
+					}
+					worst = math.Max(worst, d/n)
+				}
+				(&models.SGD{}).Step(model.Params(), model.Grads(), 0.1)
+			}
+		}
+		if worst < 1e-3 {
+			t.Errorf("%s on a language model: the step's gradient changed by at most %.3g in the second task", name, worst)
+		}
+		if d, ok := m.(*derpp); ok {
+			// 8 rows × 6 target positions × (5·8 + 4) bytes.
+			if want := 8 * 6 * (5*8 + 4); d.OutputBytes() != want {
+				t.Errorf("derpp stores %d bytes of outputs, want 8·6·(5·8+4) = %d", d.OutputBytes(), want)
+			}
+		}
 	}
 }

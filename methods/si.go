@@ -27,9 +27,9 @@ var siDefaults = map[string]string{
 // and ω restarts at 0. Later tasks add c·Σ Ω_k·(θ_k − θ*_k)² to the loss
 // (gradient 2c·Ω·(θ − θ*)).
 //
-// Memory: five parameter-sized buffers (Ω, θ*, ω, and the previous
-// step's parameters and task gradient). Compute: O(P) per step on top of
-// naive's forward and backward.
+// Memory: six parameter-sized buffers (Ω, θ*, ω, θ at the task's start,
+// and the previous step's parameters and task gradient). Compute: O(P)
+// per step on top of naive's forward and backward.
 type si struct {
 	Base
 	c, xi float64
@@ -49,7 +49,7 @@ func init() {
 		Label:    "SI",
 		Rank:     12,
 		Baseline: "naive",
-		Cost:     "memory +5P (Ω, θ*, ω, last θ and gradient); compute +O(P) a step",
+		Cost:     "memory +6P (Ω, θ*, ω, the task's first θ, the last step's θ and gradient); compute +O(P) a step",
 		New: func(cfg Config) (Method, error) {
 			s := Parse(cfg, siDefaults)
 			m := &si{c: s.Float("c", 0, math.Inf(1)), xi: s.Float("xi", 0, math.Inf(1))}
