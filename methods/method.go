@@ -105,8 +105,12 @@ type Factory func(cfg Config) (Method, error)
 // and the metadata the harness and the tables need, so that nothing
 // outside the method's own file decides anything from its name.
 type Info struct {
-	Name     string
-	Summary  string            // one line
+	Name    string
+	Summary string // one line
+	// Cost is the method's memory and compute per training step beside
+	// naive fine-tuning's, in one line (P = the number of parameters);
+	// sleepbench methods prints it, methods/bench_test.go measures it.
+	Cost     string
 	Defaults map[string]string // documented default settings
 	New      Factory
 

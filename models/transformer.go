@@ -43,6 +43,9 @@ type Transformer struct {
 	w, g    weights
 	rngs    []noiseRNG
 	a       acts
+	// raw makes predict leave the logits as they are, without the
+	// cross-entropy (ForwardOutputs).
+	raw bool
 }
 
 var _ Model = (*Transformer)(nil)
@@ -135,6 +138,7 @@ type acts struct {
 	mlmMu   []float32 // M
 	mlmRs   []float32 // M
 	logits  []float32 // M·V, or B·max(Classes) for Classify
+	dout    []float32 // ForwardOutputs' logit gradients, the layout of logits
 	pin     []float32 // B·D classification state
 	pool    []float32 // B·D classifier input: poolOut, or pin without a pooler
 	poolOut []float32 // B·D pooler output

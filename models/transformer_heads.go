@@ -17,7 +17,9 @@ func (m *Transformer) predict(b *Batch, grad bool) int {
 		a.loss, a.arg, a.scale = a.loss[:0], a.arg[:0], a.scale[:0]
 		return 0
 	}
-	m.xentRows(m.a.logits, m.cfg.Vocab, M, grad)
+	if !m.raw {
+		m.xentRows(m.a.logits, m.cfg.Vocab, M, grad)
+	}
 	return M
 }
 
@@ -177,8 +179,10 @@ func (m *Transformer) classify(b *Batch, grad bool) int {
 			}
 			z[j] = s
 		}
-		l, arg := xent(z, int(a.tgt[i]), a.scale[i], grad)
-		a.loss[i], a.arg[i] = l, int32(arg)
+		if !m.raw {
+			l, arg := xent(z, int(a.tgt[i]), a.scale[i], grad)
+			a.loss[i], a.arg[i] = l, int32(arg)
+		}
 	}
 	return M
 }

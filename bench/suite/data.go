@@ -149,6 +149,7 @@ type imageTask struct {
 	label   [10]int32 // digit → target (−1 for digits not in the task)
 	perm    []int     // nil, or feature i of a row is padded feature perm[i]
 	outputs int       // Batch.Outputs of training batches (Train, Sample); 0 = all
+	raw     bool      // Buzzega et al.'s inputs: the 784 pixels / 255, unpadded, not normalised
 	data    *mnistData
 	// Indices of the task's rows in data's splits.
 	train, val, test []int
@@ -159,8 +160,8 @@ type imageTask struct {
 
 // newImageTask selects the rows of data whose digit has a label ≥ 0 in
 // label.
-func newImageTask(data *mnistData, idx int, name string, classes int, label [10]int32, perm []int) (*imageTask, error) {
-	t := &imageTask{idx: idx, name: name, classes: classes, label: label, perm: perm, data: data, tests: map[int][]*models.Batch{}}
+func newImageTask(data *mnistData, idx int, name string, classes int, label [10]int32, perm []int, raw bool) (*imageTask, error) {
+	t := &imageTask{idx: idx, name: name, classes: classes, label: label, perm: perm, raw: raw, data: data, tests: map[int][]*models.Batch{}}
 	for d, y := range label {
 		if y >= int32(classes) {
 			return nil, fmt.Errorf("task %s: digit %d has label %d, the head has %d classes", name, d, y, classes)
@@ -169,8 +170,8 @@ func newImageTask(data *mnistData, idx int, name string, classes int, label [10]
 			t.digits = append(t.digits, int32(d))
 		}
 	}
-	if perm != nil && len(perm) != suiteInputs {
-		return nil, fmt.Errorf("task %s: permutation of %d features, want %d", name, len(perm), suiteInputs)
+	if perm != nil && len(perm) != t.width() {
+		return nil, fmt.Errorf("task %s: permutation of %d features, want %d", name, len(perm), t.width())
 	}
 	pick := func(s *imageSet) []int {
 		var idx []int
@@ -191,6 +192,14 @@ func newImageTask(data *mnistData, idx int, name string, classes int, label [10]
 		}
 	}
 	return t, nil
+}
+
+// width is the number of input features of a row.
+func (t *imageTask) width() int {
+	if t.raw {
+		return mnistSide * mnistSide
+	}
+	return suiteInputs
 }
 
 // Index is the task's position in its sequence.
@@ -307,20 +316,27 @@ func (t *imageTask) Test(batchSize int) ([]*models.Batch, error) {
 // batch builds the batch of rows idx of s: padded, normalised and
 // permuted features, mapped labels, and the task's index.
 func (t *imageTask) batch(s *imageSet, idx []int) *models.Batch {
-	B := len(idx)
-	b := &models.Batch{Objective: models.Classify, B: B, T: suiteInputs,
-		Features: make([]float32, B*suiteInputs), Targets: make([]int32, B), Task: make([]int, B)}
+	B, W := len(idx), t.width()
+	b := &models.Batch{Objective: models.Classify, B: B, T: W,
+		Features: make([]float32, B*W), Targets: make([]int32, B), Task: make([]int, B)}
 	var padded []float32
 	if t.perm != nil {
-		padded = make([]float32, suiteInputs)
+		padded = make([]float32, W)
 	}
 	for i, k := range idx {
-		row := b.Features[i*suiteInputs : (i+1)*suiteInputs]
+		row := b.Features[i*W : (i+1)*W]
 		dst := row
 		if t.perm != nil {
 			dst = padded
 		}
-		fillPadded(dst, s.pix[k*mnistSide*mnistSide:(k+1)*mnistSide*mnistSide])
+		pix := s.pix[k*mnistSide*mnistSide : (k+1)*mnistSide*mnistSide]
+		if t.raw {
+			for j, v := range pix {
+				dst[j] = float32(v) / 255
+			}
+		} else {
+			fillPadded(dst, pix)
+		}
 		if t.perm != nil {
 			for j, p := range t.perm {
 				row[j] = padded[p]

@@ -1,6 +1,9 @@
 package suite
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // Published is one published result an image suite checks itself
 // against: the average test accuracy over all tasks after training the
@@ -19,7 +22,8 @@ type Published struct {
 	// Spread is the "±" printed beside it: the standard deviation over
 	// Runs runs. NaN when the source does not give it.
 	Spread float64
-	// Runs is the number of runs the source averages.
+	// Runs is the number of runs the source averages; 0 when the
+	// retrieved copy does not say.
 	Runs int
 	// Source cites where the number is published (paper, version, table).
 	Source string
@@ -90,6 +94,30 @@ var published = []Published{
 	{Scenario: "split-mnist-class", Method: "ewc", Label: "EWC", Mean: 19.80, Spread: math.NaN(), Runs: 10, Source: hsu2018, Checked: Quoted, Via: viaClassIL},
 	{Scenario: "split-mnist-class", Method: "ewc-online", Label: "Online EWC", Mean: 19.77, Spread: math.NaN(), Runs: 10, Source: hsu2018, Checked: Quoted, Via: viaClassIL},
 	{Scenario: "split-mnist-class", Method: "replay", Label: "Naive rehearsal", Mean: 90.78, Spread: 0.85, Runs: 10, Source: hsu2018, Checked: Quoted, Via: viaLedger},
+}
+
+// buzzega2020 is the source of the numbers of the buzzega-mnist suite.
+const buzzega2020 = "Buzzega, Boschini, Porrello, Abati & Calderara 2020, \"Dark Experience for General Continual Learning: " +
+	"a Strong, Simple Baseline\", arXiv:2004.07211 (NeurIPS 2020), results table, P-MNIST Domain-IL column"
+
+// viaMammoth is the retrieved copy of Buzzega et al.'s table: the README
+// of their code (the paper's abstract names it), which printed the table
+// as HTML text, without the ± of the paper.
+const viaMammoth = "the \"Continual Learning Results\" table of README.md in aimagelab/mammoth at commit c66408f0d2fc " +
+	"(2 January 2021), the paper's code repository: P-MNIST Domain-IL column, e.g. buffer 500 \"ER 80.60\", \"A-GEM 67.56\", " +
+	"\"DER 87.29\", \"DER++ 88.21\" (no ±, no number of runs)"
+
+func bz(buf int, method, label string, mean float64) Published {
+	return Published{Scenario: fmt.Sprintf("buzzega-perm-mnist-b%d", buf), Method: method, Label: label, Mean: mean,
+		Spread: math.NaN(), Source: buzzega2020, Checked: Quoted, Via: viaMammoth}
+}
+
+func init() {
+	published = append(published,
+		bz(200, "er", "ER", 72.37), bz(200, "agem", "A-GEM", 66.42), bz(200, "der", "DER", 81.74), bz(200, "derpp", "DER++", 83.58),
+		bz(500, "er", "ER", 80.60), bz(500, "agem", "A-GEM", 67.56), bz(500, "der", "DER", 87.29), bz(500, "derpp", "DER++", 88.21),
+		bz(5120, "er", "ER", 89.90), bz(5120, "agem", "A-GEM", 73.32), bz(5120, "der", "DER", 91.66), bz(5120, "derpp", "DER++", 92.26),
+	)
 }
 
 // PublishedResults returns a copy of the table of published numbers the

@@ -145,6 +145,11 @@ func (p *suitePlan) runConfig(j suiteJob, ts []*imageTask) map[string]string {
 	for i, s := range steps {
 		ss[i] = strconv.Itoa(s)
 	}
+	in := suiteInputs
+	inputs := fmt.Sprintf("28x28 zero-padded to 32x32, (pixel/255 - %g) / %g", suiteMean, suiteStd)
+	if sc.raw {
+		in, inputs = mnistSide*mnistSide, "28x28, pixel/255"
+	}
 	hidden := make([]string, len(sc.hidden))
 	for i, h := range sc.hidden {
 		hidden[i] = strconv.Itoa(h)
@@ -157,14 +162,14 @@ func (p *suitePlan) runConfig(j suiteJob, ts []*imageTask) map[string]string {
 	c := map[string]string{
 		"suite": p.name, "protocol": sc.protocol, "scenario": sc.short, "method": j.m.name,
 		"registry_method": j.m.registry, "seed": strconv.FormatUint(j.seed, 10),
-		"model":     fmt.Sprintf("mlp(in=%d, hidden=%s, heads=%s)", suiteInputs, strings.Join(hidden, ","), map[bool]string{true: "one per task", false: "shared"}[sc.multiHead]),
-		"inputs":    fmt.Sprintf("28x28 zero-padded to 32x32, (pixel/255 - %g) / %g", suiteMean, suiteStd),
+		"model":     fmt.Sprintf("mlp(in=%d, hidden=%s, heads=%s)", in, strings.Join(hidden, ","), map[bool]string{true: "one per task", false: "shared"}[sc.multiHead]),
+		"inputs":    inputs,
 		"optimizer": opt, "lr": fmtFloat(lr), "schedule": bench.Constant, "clip": "0",
 		"batch": strconv.Itoa(sc.batch), "epochs": strconv.Itoa(sc.epochs), "steps_per_task": strings.Join(ss, ","),
 		"eval_batch": strconv.Itoa(suiteEvalBatch), "backend": models.BackendName,
 	}
-	if p.name == PermutedMNIST {
-		c["permutations"] = strconv.Itoa(p.perms)
+	if p.name != SplitMNIST {
+		c["permutations"] = strconv.Itoa(len(ts))
 	}
 	c["loss_outputs"] = "all"
 	if p.masked(sc) {
@@ -267,5 +272,9 @@ func newSuiteModel(sc suiteScenario, ts []*imageTask, seed uint64) (*models.MLP,
 	for i, t := range ts {
 		classes[i] = t.Classes()
 	}
-	return models.NewMLP(models.MLPConfig{In: suiteInputs, Hidden: sc.hidden, Classes: classes, SharedHead: !sc.multiHead}, seed)
+	in := suiteInputs
+	if sc.raw {
+		in = mnistSide * mnistSide
+	}
+	return models.NewMLP(models.MLPConfig{In: in, Hidden: sc.hidden, Classes: classes, SharedHead: !sc.multiHead}, seed)
 }

@@ -18,6 +18,10 @@ import (
 const (
 	SplitMNIST    = "split-mnist"
 	PermutedMNIST = "permuted-mnist"
+	// BuzzegaMNIST is permuted MNIST with the MLP and training setup of
+	// Buzzega et al. 2020 (dark experience replay), one scenario per
+	// buffer size.
+	BuzzegaMNIST = "buzzega-mnist"
 )
 
 // DefaultImageData is where `sleepbench data build` writes the full
@@ -93,7 +97,17 @@ type suiteScenario struct {
 	fisher                  int // EWC Fisher rows per task
 	multiHead               bool
 	setup                   string // one line: what the tasks and heads are
+	// Buzzega et al.'s suite: raw inputs (pixel/255, 784, unpadded), every
+	// task permuted (the first too), and the tuned settings of each
+	// method at this buffer size.
+	raw   bool
+	tasks int                  // permuted tasks (0 = SuiteOptions.Permutations or 10)
+	tuned map[string]bzSetting // suite method → settings
 }
+
+// bzSetting is one method's tuned setting in Buzzega et al.'s code for a
+// buffer size: learning rate, α and β (DER, DER++).
+type bzSetting struct{ lr, alpha, beta float64 }
 
 // Hsu et al.'s settings, from the scripts of their code
 // (scripts/split_MNIST_incremental_{task,domain,class}.sh,
@@ -122,6 +136,29 @@ func permutedScenarios() []suiteScenario {
 	}}
 }
 
+// Buzzega et al.'s permuted MNIST (their code, aimagelab/mammoth, at the
+// commit whose README holds the paper's table: datasets/perm_mnist.py,
+// backbone/MNISTMLP.py, utils/best_args.py): 20 tasks, every one a fixed
+// permutation of the 784 pixels scaled to [0, 1]; an MLP 784-100-100-10
+// with one shared head; plain SGD, batch 128 plus 128 memory rows, one
+// epoch per task; the learning rate, α and β tuned per method and
+// buffer size.
+func buzzegaScenarios() []suiteScenario {
+	mk := func(buf int, tuned map[string]bzSetting) suiteScenario {
+		return suiteScenario{
+			protocol: fmt.Sprintf("buzzega-perm-mnist-b%d", buf), short: fmt.Sprintf("perm-%d", buf),
+			title:  fmt.Sprintf("permuted MNIST (Buzzega et al. 2020), buffer %d", buf),
+			hidden: []int{100, 100}, epochs: 1, batch: 128, buffer: buf, raw: true, tasks: 20, tuned: tuned,
+			setup: "20 tasks = MNIST under fixed pixel permutations (every task permuted), one shared 10-way head, 784 inputs pixel/255",
+		}
+	}
+	return []suiteScenario{
+		mk(200, map[string]bzSetting{"er": {lr: 0.2}, "agem": {lr: 0.1}, "der": {lr: 0.2, alpha: 1}, "derpp": {lr: 0.1, alpha: 1, beta: 1}}),
+		mk(500, map[string]bzSetting{"er": {lr: 0.2}, "agem": {lr: 0.1}, "der": {lr: 0.2, alpha: 1}, "derpp": {lr: 0.2, alpha: 1, beta: 0.5}}),
+		mk(5120, map[string]bzSetting{"er": {lr: 0.2}, "agem": {lr: 0.1}, "der": {lr: 0.2, alpha: 0.5}, "derpp": {lr: 0.2, alpha: 0.5, beta: 1}}),
+	}
+}
+
 // suiteMethod is a method of the image suites: a registered Method with
 // the optimiser and settings of the published setup.
 type suiteMethod struct {
@@ -129,6 +166,26 @@ type suiteMethod struct {
 	registry      string // methods registry name
 	optimizer     string // "sgd" or "adam"
 	config        func(sc suiteScenario) methods.Config
+}
+
+// bzMethods are the methods of Buzzega et al.'s suite, all with plain
+// SGD at their tuned learning rate, and 128 memory rows a step.
+var bzMethods = []suiteMethod{
+	{name: "er", summary: "experience replay, reservoir, 128 memory rows appended to every batch", registry: "replay", optimizer: "sgd",
+		config: func(sc suiteScenario) methods.Config { return methods.Config{"buffer": strconv.Itoa(sc.buffer)} }},
+	{name: "agem", summary: "A-GEM, buffer/20 rows of each task, reference gradient on 128 memory rows", registry: "agem", optimizer: "sgd",
+		config: func(sc suiteScenario) methods.Config {
+			return methods.Config{"buffer": strconv.Itoa(sc.buffer), "per_task": strconv.Itoa(max(sc.buffer/sc.tasks, 1)), "ref_rows": "128"}
+		}},
+	{name: "der", summary: "DER: reservoir with logits, α·MSE on 128 memory rows", registry: "derpp", optimizer: "sgd",
+		config: func(sc suiteScenario) methods.Config {
+			return methods.Config{"buffer": strconv.Itoa(sc.buffer), "alpha": fmtFloat(sc.tuned["der"].alpha), "beta": "0", "replay_rows": "128"}
+		}},
+	{name: "derpp", summary: "DER++: DER plus β·cross-entropy on another 128 memory rows", registry: "derpp", optimizer: "sgd",
+		config: func(sc suiteScenario) methods.Config {
+			t := sc.tuned["derpp"]
+			return methods.Config{"buffer": strconv.Itoa(sc.buffer), "alpha": fmtFloat(t.alpha), "beta": fmtFloat(t.beta), "replay_rows": "128"}
+		}},
 }
 
 var suiteMethods = []suiteMethod{
@@ -146,27 +203,54 @@ var suiteMethods = []suiteMethod{
 		}},
 	{name: "replay", summary: "experience replay, reservoir buffer mixed 1:1 into every batch, Adam", registry: "replay", optimizer: "adam",
 		config: func(sc suiteScenario) methods.Config { return methods.Config{"buffer": strconv.Itoa(sc.buffer)} }},
+	// SI, MAS and LwF with Adam as Hsu et al. ran them. No text copy of
+	// their tuned c, λ or of their results was found, so these run with
+	// the methods' documented defaults and print no published number.
+	{name: "si", summary: "synaptic intelligence (c, ξ: the method's defaults), Adam", registry: "si", optimizer: "adam",
+		config: func(suiteScenario) methods.Config { return methods.Config{} }},
+	{name: "mas", summary: "memory aware synapses (λ: the method's default; importance from 1,000 rows), Adam", registry: "mas", optimizer: "adam",
+		config: func(suiteScenario) methods.Config { return methods.Config{"samples": "1000"} }},
+	{name: "lwf", summary: "learning without forgetting (T = 2, weight 1; every earlier head in the task scenario), Adam", registry: "lwf", optimizer: "adam",
+		config: func(sc suiteScenario) methods.Config {
+			if sc.multiHead {
+				return methods.Config{"heads": "all"}
+			}
+			return methods.Config{}
+		}},
 }
 
-// SuiteMethods lists the methods of the image suites, in table order.
-func SuiteMethods() []string {
-	out := make([]string, len(suiteMethods))
-	for i, m := range suiteMethods {
+// SuiteMethods lists the methods of the split and permuted MNIST suites
+// (Hsu et al.'s setup), in table order.
+func SuiteMethods() []string { return names(suiteMethods) }
+
+// SuiteMethodsOf lists the methods of suite name, in table order.
+func SuiteMethodsOf(name string) []string { return names(methodsOf(name)) }
+
+func names(ms []suiteMethod) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
 		out[i] = m.name
 	}
 	return out
 }
 
-// SuiteNames lists the image suites.
-func SuiteNames() []string { return []string{SplitMNIST, PermutedMNIST} }
+func methodsOf(suite string) []suiteMethod {
+	if suite == BuzzegaMNIST {
+		return bzMethods
+	}
+	return suiteMethods
+}
 
-func lookupSuiteMethod(name string) (suiteMethod, error) {
-	for _, m := range suiteMethods {
+// SuiteNames lists the image suites.
+func SuiteNames() []string { return []string{SplitMNIST, PermutedMNIST, BuzzegaMNIST} }
+
+func lookupSuiteMethod(suite, name string) (suiteMethod, error) {
+	for _, m := range methodsOf(suite) {
 		if m.name == name {
 			return m, nil
 		}
 	}
-	return suiteMethod{}, fmt.Errorf("unknown suite method %q (valid: %s)", name, strings.Join(SuiteMethods(), ", "))
+	return suiteMethod{}, fmt.Errorf("unknown method %q of suite %s (valid: %s)", name, suite, strings.Join(SuiteMethodsOf(suite), ", "))
 }
 
 func fmtFloat(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
@@ -190,6 +274,8 @@ func planSuite(name string, opt SuiteOptions) (*suitePlan, error) {
 		all = splitScenarios()
 	case PermutedMNIST:
 		all = permutedScenarios()
+	case BuzzegaMNIST:
+		all = buzzegaScenarios()
 	default:
 		return nil, fmt.Errorf("unknown suite %q (valid: %s)", name, strings.Join(SuiteNames(), ", "))
 	}
@@ -219,10 +305,10 @@ func planSuite(name string, opt SuiteOptions) (*suitePlan, error) {
 	}
 	names := opt.Methods
 	if len(names) == 0 {
-		names = SuiteMethods()
+		names = SuiteMethodsOf(name)
 	}
 	for _, n := range names {
-		m, err := lookupSuiteMethod(n)
+		m, err := lookupSuiteMethod(name, n)
 		if err != nil {
 			return nil, err
 		}
@@ -244,7 +330,7 @@ func planSuite(name string, opt SuiteOptions) (*suitePlan, error) {
 	if p.perms == 0 {
 		p.perms = 10
 	}
-	if p.perms < 2 && name == PermutedMNIST {
+	if p.perms < 2 && name != SplitMNIST {
 		return nil, fmt.Errorf("permuted MNIST needs at least 2 tasks, got %d", p.perms)
 	}
 	if opt.MaskUnseen {
@@ -268,7 +354,7 @@ func planSuite(name string, opt SuiteOptions) (*suitePlan, error) {
 		if !ok || !ok2 || key == "" || strings.TrimSpace(v) == "" {
 			return nil, fmt.Errorf("setting %q: want METHOD.KEY=VALUE, e.g. ewc.lambda=400", kv)
 		}
-		if _, err := lookupSuiteMethod(meth); err != nil {
+		if _, err := lookupSuiteMethod(name, meth); err != nil {
 			return nil, fmt.Errorf("setting %q: %w", kv, err)
 		}
 		if key == "lr" {
@@ -338,6 +424,9 @@ func (p *suitePlan) lr(m suiteMethod, sc suiteScenario) float64 {
 		lr, _ := strconv.ParseFloat(v, 64) // checked by planSuite
 		return lr
 	}
+	if t, ok := sc.tuned[m.name]; ok {
+		return t.lr
+	}
 	if m.optimizer == "sgd" {
 		return sc.sgdLR
 	}
@@ -361,7 +450,7 @@ func (p *suitePlan) buildTasks(data *mnistData, sc suiteScenario, seed uint64) (
 			} else {
 				label[a], label[b] = 0, 1
 			}
-			t, err := newImageTask(data, k, fmt.Sprintf("mnist-%d%d", a, b), classes, label, nil)
+			t, err := newImageTask(data, k, fmt.Sprintf("mnist-%d%d", a, b), classes, label, nil, false)
 			if err != nil {
 				return nil, err
 			}
@@ -373,12 +462,21 @@ func (p *suitePlan) buildTasks(data *mnistData, sc suiteScenario, seed uint64) (
 		return ts, nil
 	}
 	label := [10]int32{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
-	for k := 0; k < p.perms; k++ {
+	n, width := p.perms, suiteInputs
+	if sc.raw {
+		width = mnistSide * mnistSide
+	}
+	if sc.tasks > 0 && p.opt.Permutations == 0 {
+		n = sc.tasks
+	}
+	for k := 0; k < n; k++ {
 		var perm []int
-		if k > 0 { // task 1 is MNIST itself, as in Hsu et al.
-			perm = rand.New(rand.NewPCG(seed, streamPerm+uint64(k))).Perm(suiteInputs)
+		// Task 1 is MNIST itself in Hsu et al.; Buzzega et al. permute
+		// every task.
+		if k > 0 || sc.raw {
+			perm = rand.New(rand.NewPCG(seed, streamPerm+uint64(k))).Perm(width)
 		}
-		t, err := newImageTask(data, k, fmt.Sprintf("mnist-perm%d", k+1), 10, label, perm)
+		t, err := newImageTask(data, k, fmt.Sprintf("mnist-perm%d", k+1), 10, label, perm, sc.raw)
 		if err != nil {
 			return nil, err
 		}

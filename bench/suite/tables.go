@@ -42,7 +42,9 @@ func (p *suitePlan) tables(jobs []suiteJob, runs []*results.Run) ([]*table, erro
 				if !math.IsNaN(pr.Spread) {
 					pub += fmt.Sprintf(" ± %.2f", pr.Spread)
 				}
-				pub += fmt.Sprintf(" (%d)", pr.Runs)
+				if pr.Runs > 0 {
+					pub += fmt.Sprintf(" (%d)", pr.Runs)
+				}
 				if pr.Checked == Recalled {
 					pub += " †"
 					recalled = true
@@ -59,16 +61,27 @@ func (p *suitePlan) tables(jobs []suiteJob, runs []*results.Run) ([]*table, erro
 			}
 			t.rows = append(t.rows, []string{m.name, measured, pub, delta, within})
 		}
-		t.notes = append(t.notes,
-			fmt.Sprintf("Setup: %s; MLP 1024-%s, %d epochs per task, batch %d, constant learning rate (SGD %g, Adam %g).",
-				sc.setup, joinInts(sc.hidden, "-"), sc.epochs, sc.batch, sc.sgdLR, sc.adamLR),
+		setup := fmt.Sprintf("Setup: %s; MLP 1024-%s, %d epochs per task, batch %d, constant learning rate (SGD %g, Adam %g).",
+			sc.setup, joinInts(sc.hidden, "-"), sc.epochs, sc.batch, sc.sgdLR, sc.adamLR)
+		if sc.raw {
+			var lrs []string
+			for _, m := range p.methods {
+				lrs = append(lrs, fmt.Sprintf("%s %g", m.name, p.lr(m, sc)))
+			}
+			setup = fmt.Sprintf("Setup: %s; MLP 784-%s, %d epoch per task, batch %d + %d memory rows, plain SGD at the tuned learning rate (%s).",
+				sc.setup, joinInts(sc.hidden, "-"), sc.epochs, sc.batch, sc.batch, strings.Join(lrs, ", "))
+		}
+		t.notes = append(t.notes, setup,
 			"ACC = mean test accuracy over all tasks after the last task. Measured: mean ± half-width of the 95% Student-t interval over seeds. Published: mean ± standard deviation as printed.")
 		if recalled {
 			t.notes = append(t.notes, "† published number not checked against a retrieved copy of the table (see docs/REPRODUCIBILITY.md).")
 		}
 		def := splitScenarios()[0].epochs
-		if p.name == PermutedMNIST {
+		switch p.name {
+		case PermutedMNIST:
 			def = permutedScenarios()[0].epochs
+		case BuzzegaMNIST:
+			def = buzzegaScenarios()[0].epochs
 		}
 		if sc.epochs != def {
 			t.notes = append(t.notes, fmt.Sprintf("Changed budget: %d epochs per task instead of the published %d.", sc.epochs, def))

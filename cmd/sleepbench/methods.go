@@ -62,6 +62,9 @@ func writeMethods(w io.Writer, reg *methods.Registry) error {
 		if len(with) > 0 {
 			fmt.Fprintf(w, "    compared with: %s\n", strings.Join(with, "; "))
 		}
+		if info.Cost != "" {
+			fmt.Fprintf(w, "    cost per step beside naive: %s\n", info.Cost)
+		}
 		fmt.Fprintf(w, "    settings: %s\n", methods.FormatDefaults(info.Defaults))
 	}
 	return nil

@@ -63,8 +63,8 @@ func suiteSeeds(s string) ([]uint64, error) {
 func runSuite(args []string) error {
 	fs := flag.NewFlagSet("suite", flag.ContinueOnError)
 	seeds := fs.String("seeds", "5", "number of seeds (1..n), or a comma-separated list of seeds")
-	methodsFlag := fs.String("methods", "", "comma-separated suite methods (default all): "+strings.Join(suite.SuiteMethods(), ","))
-	scenarios := fs.String("scenarios", "", "comma-separated scenarios of split-mnist (default all): task,domain,class")
+	methodsFlag := fs.String("methods", "", "comma-separated suite methods (default all): "+strings.Join(suite.SuiteMethods(), ",")+"; buzzega-mnist: "+strings.Join(suite.SuiteMethodsOf(suite.BuzzegaMNIST), ","))
+	scenarios := fs.String("scenarios", "", "comma-separated scenarios (default all): split-mnist task,domain,class; buzzega-mnist perm-200,perm-500,perm-5120")
 	data := fs.String("data", suite.DefaultImageData, "folder of the full MNIST Arrow files (pixels/mnist-*.arrow), as written by 'sleepbench data build -only mnist'")
 	out := fs.String("out", "", "output folder (default out/suite/NAME)")
 	jobs := fs.Int("jobs", 1, "runs trained at once")
@@ -77,7 +77,7 @@ func runSuite(args []string) error {
 	var sets suiteSets
 	fs.Var(&sets, "set", "override a setting of the published setup, METHOD.KEY=VALUE (repeatable): a method setting (ewc.lambda=400, replay.buffer=4400) or METHOD.lr")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: sleepbench suite split-mnist|permuted-mnist [flags]\n\n"+
+		fmt.Fprintln(fs.Output(), "usage: sleepbench suite split-mnist|permuted-mnist|buzzega-mnist [flags]\n\n"+
 			"Trains the MLP of Hsu et al. 2018 with their setup through the harness's\n"+
 			"loop and methods, writes one result file per (scenario, method, seed)\n"+
 			"under the output folder (an existing file is reused, so the same command\n"+
