@@ -142,3 +142,39 @@ func (a *agem) EndTask(env *Env, t TaskData) error {
 	env.Logf("agem: task %d (%s): projected %d of %d steps; memory %d rows", t.Index(), t.Name(), a.hit, a.steps, a.mem.Len())
 	return nil
 }
+
+// MarshalState saves the memory, the task's step and projection counts,
+// and a reference gradient not yet used.
+func (a *agem) MarshalState() ([]byte, error) {
+	w := newStateWriter("agem/1")
+	w.memory(a.mem)
+	w.Int(a.steps)
+	w.Int(a.hit)
+	w.Bool(a.have)
+	if a.have {
+		w.Float32s(a.gref)
+	}
+	return w.Bytes(), nil
+}
+
+// UnmarshalState restores what MarshalState saved; env.Model gives the
+// number of parameters.
+func (a *agem) UnmarshalState(env *Env, data []byte) error {
+	r := newStateReader(data, "agem/1")
+	mem := newMemory(a.mem.res.capacity)
+	r.memory(mem)
+	steps, hit := r.Int(), r.Int()
+	have := r.Bool()
+	var gref []float32
+	if have {
+		gref = r.vec(env.Model.Params().Len(), "reference gradient")
+		if r.err == nil && gref == nil {
+			r.err = fmt.Errorf("saved reference gradient is missing")
+		}
+	}
+	if err := r.Err(); err != nil {
+		return stateErr("agem", err)
+	}
+	a.mem, a.steps, a.hit, a.have, a.gref = mem, steps, hit, have, gref
+	return nil
+}

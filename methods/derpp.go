@@ -397,3 +397,81 @@ func (d *derpp) EndTask(env *Env, t TaskData) error {
 
 // OutputBytes is the size of the outputs stored with the buffered rows.
 func (d *derpp) OutputBytes() int { return d.bytes }
+
+// MarshalState saves the reservoir (its count and every row with its
+// stored outputs), the current task, the task's replay tallies, and a
+// replay gradient not yet applied.
+func (d *derpp) MarshalState() ([]byte, error) {
+	w := newStateWriter("derpp/1")
+	w.Int(d.res.capacity)
+	w.Uint64(uint64(d.res.seen))
+	w.Int(len(d.res.items))
+	for _, e := range d.res.items {
+		w.Batch(e.row)
+		w.Int(int(e.shape.Objective))
+		w.Int(e.shape.T)
+		w.Bool(e.shape.Features)
+		length(w, e.outs)
+		for _, o := range e.outs {
+			w.Float32s(o.vals)
+			w.Int32s(o.ids)
+			w.Uint64(uint64(math.Float32bits(o.rest)))
+		}
+	}
+	w.Int(d.task)
+	w.Float64(d.matchSum)
+	w.Float64(d.ceSum)
+	w.Int(d.replaySteps)
+	w.extra(&d.ex)
+	return w.Bytes(), nil
+}
+
+// UnmarshalState restores what MarshalState saved; env.Model gives the
+// number of parameters. The size of the stored outputs is recounted.
+func (d *derpp) UnmarshalState(env *Env, data []byte) error {
+	r := newStateReader(data, "derpp/1")
+	capacity := r.Int()
+	seen := int64(r.Uint64())
+	n := r.count(1)
+	if r.err == nil && (capacity != d.res.capacity || n < 0 || n > capacity || int64(n) > seen) {
+		r.err = fmt.Errorf("saved buffer holds %d of %d rows after %d offered; this method's buffer has %d (was it built with another buffer setting?)", n, capacity, seen, d.res.capacity)
+	}
+	items := make([]derRow, 0, d.res.capacity)
+	bytes := 0
+	for i := 0; i < n && r.err == nil; i++ {
+		e := derRow{row: r.Batch()}
+		e.shape = Shape{Objective: models.Objective(r.Int()), T: r.Int(), Features: r.Bool()}
+		if r.err == nil && e.row == nil {
+			r.err = fmt.Errorf("saved buffer row %d is missing", i)
+		}
+		k := r.count(1)
+		if k >= 0 {
+			e.outs = make([]derOut, 0, k)
+		}
+		for j := 0; j < k && r.err == nil; j++ {
+			o := derOut{vals: r.Float32s(), ids: r.Int32s()}
+			o.rest = math.Float32frombits(uint32(r.Uint64()))
+			if r.err == nil && o.ids != nil && len(o.ids) != len(o.vals) {
+				r.err = fmt.Errorf("saved buffer row %d, target %d: %d top-k tokens but %d log-probabilities", i, j, len(o.ids), len(o.vals))
+			}
+			for _, id := range o.ids {
+				if r.err == nil && id < 0 {
+					r.err = fmt.Errorf("saved buffer row %d, target %d: token %d", i, j, id)
+				}
+			}
+			e.outs = append(e.outs, o)
+		}
+		bytes += outBytes(e.outs)
+		items = append(items, e)
+	}
+	task := r.Int()
+	matchSum, ceSum := r.Float64(), r.Float64()
+	replaySteps := r.Int()
+	ex := r.extra(env.Model.Params().Len())
+	if err := r.Err(); err != nil {
+		return stateErr("derpp", err)
+	}
+	d.res.seen, d.res.items, d.bytes = seen, items, bytes
+	d.task, d.matchSum, d.ceSum, d.replaySteps, d.ex = task, matchSum, ceSum, replaySteps, ex
+	return nil
+}

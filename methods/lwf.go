@@ -160,3 +160,31 @@ func distil(logp []float64, temp float64) models.OutputLoss {
 		return loss / float64(M)
 	}
 }
+
+// MarshalState saves the current task, the teacher's parameters (nil
+// during the first task) and a distillation gradient not yet applied.
+func (l *lwf) MarshalState() ([]byte, error) {
+	w := newStateWriter("lwf/1")
+	w.Int(l.task)
+	w.Float32s(l.teacher)
+	w.extra(&l.ex)
+	return w.Bytes(), nil
+}
+
+// UnmarshalState restores what MarshalState saved; env.Model gives the
+// number of parameters.
+func (l *lwf) UnmarshalState(env *Env, data []byte) error {
+	n := env.Model.Params().Len()
+	r := newStateReader(data, "lwf/1")
+	task := r.Int()
+	teacher := r.vec(n, "teacher")
+	ex := r.extra(n)
+	if r.err == nil && task < 0 {
+		r.err = fmt.Errorf("saved task %d", task)
+	}
+	if err := r.Err(); err != nil {
+		return stateErr("lwf", err)
+	}
+	l.task, l.teacher, l.ex = task, teacher, ex
+	return nil
+}

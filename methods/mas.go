@@ -135,3 +135,27 @@ func sqNorm(out *models.Outputs, d []float32) float64 {
 	}
 	return s / float64(M)
 }
+
+// MarshalState saves Ω and θ* (nil before the first task ends).
+func (m *mas) MarshalState() ([]byte, error) {
+	w := newStateWriter("mas/1")
+	w.Float32s(m.omega)
+	w.Float32s(m.theta)
+	return w.Bytes(), nil
+}
+
+// UnmarshalState restores what MarshalState saved; env.Model gives the
+// number of parameters.
+func (m *mas) UnmarshalState(env *Env, data []byte) error {
+	n := env.Model.Params().Len()
+	r := newStateReader(data, "mas/1")
+	omega, theta := r.vec(n, "Ω"), r.vec(n, "θ*")
+	if r.err == nil && (omega == nil) != (theta == nil) {
+		r.err = fmt.Errorf("saved Ω and θ* disagree on whether a task has ended")
+	}
+	if err := r.Err(); err != nil {
+		return stateErr("mas", err)
+	}
+	m.omega, m.theta = omega, theta
+	return nil
+}

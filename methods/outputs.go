@@ -85,3 +85,38 @@ func logSoftmax(out []float64, z []float32, temp float64) {
 		out[k] -= ls
 	}
 }
+
+// vec reads a []float32 written by stateWriter.Float32s that must be nil
+// or hold n values (a parameter-sized buffer of a model of n
+// parameters); what names it in the error.
+func (r *stateReader) vec(n int, what string) []float32 {
+	v := r.Float32s()
+	if r.err == nil && v != nil && len(v) != n {
+		r.err = fmt.Errorf("saved %s has %d values, the model %d parameters", what, len(v), n)
+		return nil
+	}
+	return v
+}
+
+// extra writes e: nothing but a flag once it has been applied (between
+// steps, where the harness saves), else its gradient and loss.
+func (w *stateWriter) extra(e *extra) {
+	w.Bool(e.set)
+	if e.set {
+		w.Float32s(e.grad)
+		w.Float64(e.loss)
+	}
+}
+
+// extra reads what stateWriter.extra wrote, for a model of n parameters.
+func (r *stateReader) extra(n int) extra {
+	if !r.Bool() {
+		return extra{}
+	}
+	g := r.vec(n, "extra gradient")
+	loss := r.Float64()
+	if r.err == nil && g == nil {
+		r.err = fmt.Errorf("saved extra gradient is missing")
+	}
+	return extra{grad: g, loss: loss, set: true}
+}

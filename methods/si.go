@@ -1,6 +1,7 @@
 package methods
 
 import (
+	"fmt"
 	"math"
 )
 
@@ -141,4 +142,47 @@ func meanOf(x []float32) float64 {
 		s += float64(v)
 	}
 	return s / float64(max(len(x), 1))
+}
+
+// MarshalState saves Ω and θ* (nil before the first task ends), the
+// task's ω and starting parameters, and the last step's parameters and
+// task gradient while they wait to be integrated.
+func (s *si) MarshalState() ([]byte, error) {
+	w := newStateWriter("si/1")
+	w.Float32s(s.omega)
+	w.Float32s(s.theta)
+	w.Float32s(s.w)
+	w.Float32s(s.start)
+	w.Bool(s.have)
+	if s.have {
+		w.Float32s(s.prev)
+		w.Float32s(s.g)
+	}
+	return w.Bytes(), nil
+}
+
+// UnmarshalState restores what MarshalState saved; env.Model gives the
+// number of parameters.
+func (s *si) UnmarshalState(env *Env, data []byte) error {
+	n := env.Model.Params().Len()
+	r := newStateReader(data, "si/1")
+	omega, theta := r.vec(n, "Ω"), r.vec(n, "θ*")
+	w, start := r.vec(n, "ω"), r.vec(n, "task's first θ")
+	have := r.Bool()
+	var prev, g []float32
+	if have {
+		prev, g = r.vec(n, "last step's θ"), r.vec(n, "last step's gradient")
+		if r.err == nil && (prev == nil || g == nil || w == nil) {
+			r.err = fmt.Errorf("a step waits to be integrated but its θ, gradient or ω is missing")
+		}
+	}
+	if r.err == nil && (omega == nil) != (theta == nil) {
+		r.err = fmt.Errorf("saved Ω and θ* disagree on whether a task has ended")
+	}
+	if err := r.Err(); err != nil {
+		return stateErr("si", err)
+	}
+	s.omega, s.theta, s.w, s.start = omega, theta, w, start
+	s.have, s.prev, s.g = have, prev, g
+	return nil
 }
