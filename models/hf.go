@@ -273,16 +273,7 @@ func (s *stFile) read(name string, e stEntry, dst []float32) error {
 			}
 			return fmt.Errorf("reading tensor %q: %w", name, err)
 		}
-		for i := range dst[:k] {
-			switch e.Dtype {
-			case F32:
-				dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(buf[4*i:]))
-			case BF16:
-				dst[i] = BF16ToFloat32(binary.LittleEndian.Uint16(buf[2*i:]))
-			case F16:
-				dst[i] = F16ToFloat32(binary.LittleEndian.Uint16(buf[2*i:]))
-			}
-		}
+		widen(dst[:k], buf, e.Dtype)
 		dst, off = dst[k:], off+es*k
 	}
 	return nil

@@ -318,19 +318,25 @@ func LoadCheckpoint(path string, p *Params) (*Loaded, error) {
 				}
 				return nil, bad("reading tensor %q: %w", j.t.Name, err)
 			}
-			for i := range d[:k] {
-				switch j.e.Dtype {
-				case F32:
-					d[i] = math.Float32frombits(binary.LittleEndian.Uint32(buf[4*i:]))
-				case BF16:
-					d[i] = BF16ToFloat32(binary.LittleEndian.Uint16(buf[2*i:]))
-				case F16:
-					d[i] = F16ToFloat32(binary.LittleEndian.Uint16(buf[2*i:]))
-				}
-			}
+			widen(d[:k], buf, j.e.Dtype)
 			d, off = d[k:], off+es*k
 		}
 		out.Dtypes[j.e.Dtype]++
 	}
 	return out, nil
+}
+
+// widen decodes len(dst) little-endian values of dtype (F32, BF16 or F16)
+// from src into dst.
+func widen(dst []float32, src []byte, dtype string) {
+	for i := range dst {
+		switch dtype {
+		case F32:
+			dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:]))
+		case BF16:
+			dst[i] = BF16ToFloat32(binary.LittleEndian.Uint16(src[2*i:]))
+		case F16:
+			dst[i] = F16ToFloat32(binary.LittleEndian.Uint16(src[2*i:]))
+		}
+	}
 }
