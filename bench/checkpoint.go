@@ -401,6 +401,14 @@ func (r *Runner) removeCheckpoint(path string) error {
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
+	// A process killed while writing a checkpoint leaves its temporary
+	// file (see saveCheckpoint); the run that finishes removes them.
+	stale, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp*"))
+	for _, f := range stale {
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
 	root := filepath.Join(r.Out, "checkpoints")
 	for dir := filepath.Dir(path); strings.HasPrefix(dir, root); dir = filepath.Dir(dir) {
 		if os.Remove(dir) != nil { // not empty (another run's files), or gone

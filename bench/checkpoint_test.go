@@ -253,3 +253,25 @@ func BenchmarkCheckpoint(b *testing.B) {
 		})
 	}
 }
+
+// A temporary file that a killed process left while writing a checkpoint
+// is removed when the run finishes, so no folder is left behind.
+func TestStaleCheckpointTempRemoved(t *testing.T) {
+	out := t.TempDir()
+	r := checkpointRunner(t, out, "naive")
+	r.Profile.Plans = r.Profile.Plans[:1] // the sequence only
+	dir := filepath.Join(out, "checkpoints/sequence/custom/naive")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	stale := filepath.Join(dir, ".seed1.ckpt.tmp123456")
+	if err := os.WriteFile(stale, []byte("half a checkpoint"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Run(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "checkpoints")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("checkpoints folder left behind (err %v)", err)
+	}
+}
