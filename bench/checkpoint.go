@@ -148,10 +148,10 @@ func saveCheckpoint(path, name, settings string, l *Loop, wall float64, peak uin
 	return writeSafetensors(path, ts, meta)
 }
 
-// writeSafetensors writes ts and meta as a safetensors file: a temporary
-// file in path's folder, synced, renamed over path, and the folder
-// synced, so that a kill at any moment leaves the old file or the new.
-func writeSafetensors(path string, ts []stTensor, meta map[string]string) (err error) {
+// writeSafetensors writes ts and meta as a safetensors file atomically
+// (results.WriteAtomic), so that a kill at any moment leaves the old file
+// or the new.
+func writeSafetensors(path string, ts []stTensor, meta map[string]string) error {
 	var h strings.Builder
 	h.WriteByte('{')
 	mj, err := json.Marshal(meta)
@@ -175,59 +175,31 @@ func writeSafetensors(path string, ts []stTensor, meta map[string]string) (err e
 	for h.Len()%8 != 0 {
 		h.WriteByte(' ')
 	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("checkpoint %s: %w", path, err)
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("checkpoint %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	w := bufio.NewWriterSize(f, 1<<20)
-	var n8 [8]byte
-	binary.LittleEndian.PutUint64(n8[:], uint64(h.Len()))
-	w.Write(n8[:])
-	w.WriteString(h.String())
-	var buf [1 << 12]byte
-	for _, t := range ts {
-		if t.dtype == "U8" {
-			w.Write(t.u8)
-			continue
-		}
-		for d := t.f32; len(d) > 0; {
-			k := min(len(d), len(buf)/4)
-			for i, v := range d[:k] {
-				binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
+	err = results.WriteAtomic(path, func(f *os.File) error {
+		w := bufio.NewWriterSize(f, 1<<20)
+		var n8 [8]byte
+		binary.LittleEndian.PutUint64(n8[:], uint64(h.Len()))
+		w.Write(n8[:])
+		w.WriteString(h.String())
+		var buf [1 << 12]byte
+		for _, t := range ts {
+			if t.dtype == "U8" {
+				w.Write(t.u8)
+				continue
 			}
-			w.Write(buf[:4*k])
-			d = d[k:]
+			for d := t.f32; len(d) > 0; {
+				k := min(len(d), len(buf)/4)
+				for i, v := range d[:k] {
+					binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
+				}
+				w.Write(buf[:4*k])
+				d = d[k:]
+			}
 		}
-	}
-	if err := w.Flush(); err != nil {
-		return fmt.Errorf("checkpoint %s: %w", path, err)
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return fmt.Errorf("checkpoint %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("checkpoint %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("checkpoint %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("checkpoint %s: %w", path, err)
-	}
-	// The rename is durable once the folder is synced.
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
+		return w.Flush()
+	})
+	if err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
 	}
 	return nil
 }

@@ -52,7 +52,7 @@ func ScoresSchema() *arrow.Schema {
 func WriteArrow(path string, runs []*Run) error {
 	schema := ScoresSchema()
 	mem := memory.NewGoAllocator()
-	return writeAtomic(path, func(f *os.File) error {
+	return WriteAtomic(path, func(f *os.File) error {
 		w, err := ipc.NewFileWriter(f, ipc.WithSchema(schema), ipc.WithAllocator(mem))
 		if err != nil {
 			return err

@@ -40,10 +40,10 @@ func IsRunFile(name string) bool {
 	return !strings.HasSuffix(name, ".config.json")
 }
 
-// writeAtomic writes a file so that a reader sees either the old file or
+// WriteAtomic writes a file so that a reader sees either the old file or
 // the whole new one: it writes a temporary file in the same folder,
 // syncs it, and renames it over path. Missing folders are created.
-func writeAtomic(path string, write func(f *os.File) error) (err error) {
+func WriteAtomic(path string, write func(f *os.File) error) (err error) {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("creating folder for %s: %w", path, err)
@@ -89,7 +89,7 @@ func writeJSON(path string, v any) error {
 		return fmt.Errorf("encoding %s: %w", path, err)
 	}
 	b = append(b, '\n')
-	return writeAtomic(path, func(f *os.File) error {
+	return WriteAtomic(path, func(f *os.File) error {
 		_, err := f.Write(b)
 		return err
 	})

@@ -74,7 +74,7 @@ func Plots(dir string, runs []*Run) ([]string, error) {
 		if err != nil {
 			return fmt.Errorf("plot %s: %w", path, err)
 		}
-		if err := writeAtomic(path, func(f *os.File) error {
+		if err := WriteAtomic(path, func(f *os.File) error {
 			_, err := f.Write(b)
 			return err
 		}); err != nil {

@@ -325,7 +325,7 @@ func WriteTables(path string, s *Summary) error {
 	if err := Render(&b, s, FormatMarkdown); err != nil {
 		return fmt.Errorf("rendering %s: %w", path, err)
 	}
-	return writeAtomic(path, func(f *os.File) error {
+	return WriteAtomic(path, func(f *os.File) error {
 		_, err := f.WriteString(b.String())
 		return err
 	})
