@@ -109,6 +109,39 @@ type PretrainScore struct {
 	Correct  int     `json:"correct"`
 	Targets  int     `json:"targets"`
 	Windows  int     `json:"windows"`
+	// Masked-token models only: the targets split by what their input
+	// position held, as BERT's 80/10/10 rule left it: [MASK] (the
+	// prediction from context alone), the token itself unchanged (which
+	// a model that copies its input gets right), or a random token.
+	AtMask MaskedSplit `json:"by_input,omitzero"`
+}
+
+// MaskedSplit counts a masked-token score's targets and correct
+// predictions by the input at the target position.
+type MaskedSplit struct {
+	MaskCorrect   int `json:"mask_correct"`
+	MaskTargets   int `json:"mask_targets"`
+	KeptCorrect   int `json:"kept_correct"`
+	KeptTargets   int `json:"kept_targets"`
+	RandomCorrect int `json:"random_correct"`
+	RandomTargets int `json:"random_targets"`
+}
+
+// describe is the split for a progress line ("" when there is none).
+func (s MaskedSplit) describe() string {
+	if s.MaskTargets+s.KeptTargets+s.RandomTargets == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; at [MASK] inputs %d/%d, unchanged %d/%d, random %d/%d",
+		s.MaskCorrect, s.MaskTargets, s.KeptCorrect, s.KeptTargets, s.RandomCorrect, s.RandomTargets)
+}
+
+// MaskAccuracy is the top-1 accuracy at [MASK] inputs (0 without any).
+func (s MaskedSplit) MaskAccuracy() float64 {
+	if s.MaskTargets == 0 {
+		return 0
+	}
+	return float64(s.MaskCorrect) / float64(s.MaskTargets)
 }
 
 // PretrainPoint is a validation score during training.
@@ -204,6 +237,10 @@ func Pretrain(opt PretrainOptions) (*PretrainManifest, error) {
 		return nil, fmt.Errorf("pretrain: %w", err)
 	}
 	defer task.Close()
+	maskID := int32(-1)
+	if info.LM == models.Masked {
+		maskID = task.MaskID()
+	}
 	val, err := validationWindows(task, opt)
 	if err != nil {
 		return nil, fmt.Errorf("pretrain: %w", err)
@@ -238,9 +275,9 @@ func Pretrain(opt PretrainOptions) (*PretrainManifest, error) {
 		if opt.EvalEvery > 0 && p.Step%opt.EvalEvery == 0 && p.Step < p.Steps && evalErr == nil {
 			t0 := time.Now()
 			var s PretrainScore
-			if s, evalErr = scoreBatches(model, val); evalErr == nil {
+			if s, evalErr = scoreBatches(model, val, maskID); evalErr == nil {
 				curve = append(curve, PretrainPoint{p.Step, s})
-				fmt.Fprintf(log, "pretrain %s: step %d validation accuracy %.4f loss %.4f (%d windows)\n", opt.Model, p.Step, s.Accuracy, s.Loss, s.Windows)
+				fmt.Fprintf(log, "pretrain %s: step %d validation accuracy %.4f loss %.4f (%d windows)%s\n", opt.Model, p.Step, s.Accuracy, s.Loss, s.Windows, s.AtMask.describe())
 			}
 			evalTime += time.Since(t0)
 			lastT = lastT.Add(time.Since(t0)) // keep evaluation out of tokens/s
@@ -277,7 +314,7 @@ func Pretrain(opt PretrainOptions) (*PretrainManifest, error) {
 	}
 	m.Schedule.Kind, m.Schedule.Peak, m.Schedule.Min, m.Schedule.Warmup, m.Schedule.Total = Cosine, opt.LR, opt.MinLR, opt.Warmup, opt.Steps
 
-	if m.ValidationF32, err = scoreBatches(model, val); err != nil {
+	if m.ValidationF32, err = scoreBatches(model, val, maskID); err != nil {
 		return nil, fmt.Errorf("pretrain: validation: %w", err)
 	}
 	ckpt := filepath.Join(opt.Out, m.Checkpoint)
@@ -291,7 +328,7 @@ func Pretrain(opt PretrainOptions) (*PretrainManifest, error) {
 	if _, err := models.LoadCheckpoint(ckpt, model.Params()); err != nil {
 		return nil, fmt.Errorf("pretrain: reading back: %w", err)
 	}
-	if m.Validation, err = scoreBatches(model, val); err != nil {
+	if m.Validation, err = scoreBatches(model, val, maskID); err != nil {
 		return nil, fmt.Errorf("pretrain: validation: %w", err)
 	}
 	if m.SHA256, err = fileSHA256(ckpt); err != nil {
@@ -304,8 +341,8 @@ func Pretrain(opt PretrainOptions) (*PretrainManifest, error) {
 	if err := writeFile(filepath.Join(opt.Out, opt.Model+".manifest.json"), append(b, '\n')); err != nil {
 		return nil, fmt.Errorf("pretrain: %w", err)
 	}
-	fmt.Fprintf(log, "pretrain %s: validation accuracy %.4f loss %.4f (%s; float32 before saving: %.4f, %.4f) -> %s\n",
-		opt.Model, m.Validation.Accuracy, m.Validation.Loss, opt.Dtype, m.ValidationF32.Accuracy, m.ValidationF32.Loss, ckpt)
+	fmt.Fprintf(log, "pretrain %s: validation accuracy %.4f loss %.4f (%s; float32 before saving: %.4f, %.4f)%s -> %s\n",
+		opt.Model, m.Validation.Accuracy, m.Validation.Loss, opt.Dtype, m.ValidationF32.Accuracy, m.ValidationF32.Loss, m.Validation.AtMask.describe(), ckpt)
 	return m, nil
 }
 

@@ -85,10 +85,13 @@ func batchRows(b *models.Batch, lo, hi int) *models.Batch {
 	return out
 }
 
-// scoreBatches evaluates the model on the validation batches.
-func scoreBatches(m models.Model, bs []*models.Batch) (PretrainScore, error) {
+// scoreBatches evaluates the model on the validation batches. With
+// maskID ≥ 0 (masked-token models) it also splits the targets by their
+// input (PretrainScore.AtMask), from a second forward pass.
+func scoreBatches(m models.Model, bs []*models.Batch, maskID int32) (PretrainScore, error) {
 	var s models.Score
 	var windows int
+	var split MaskedSplit
 	for k, b := range bs {
 		sc, err := m.Evaluate(b)
 		if err != nil {
@@ -98,12 +101,57 @@ func scoreBatches(m models.Model, bs []*models.Batch) (PretrainScore, error) {
 		s.Total += sc.Total
 		s.LossSum += sc.LossSum
 		windows += b.B
+		if maskID >= 0 && b.Objective == models.Masked {
+			if err := splitByInput(m, b, maskID, &split); err != nil {
+				return PretrainScore{}, fmt.Errorf("batch %d: %w", k, err)
+			}
+		}
 	}
 	if s.Total == 0 {
 		return PretrainScore{}, errors.New("no validation targets")
 	}
 	return PretrainScore{Accuracy: float64(s.Correct) / float64(s.Total), Loss: s.LossSum / float64(s.Total),
-		Correct: s.Correct, Targets: s.Total, Windows: windows}, nil
+		Correct: s.Correct, Targets: s.Total, Windows: windows, AtMask: split}, nil
+}
+
+// splitByInput adds b's targets and top-1 hits to split by what the
+// input held at each target position: [MASK], the target itself, or
+// another token. A hit is an argmax equal to the target, ties going to
+// the lowest id as in models.Evaluate.
+func splitByInput(m models.Model, b *models.Batch, maskID int32, split *MaskedSplit) error {
+	ot, ok := m.(models.OutputTrainer)
+	if !ok {
+		return fmt.Errorf("model %s has no ForwardOutputs", m.Name())
+	}
+	_, err := ot.ForwardOutputs(b, models.ForwardOptions{}, false, func(out *models.Outputs, _ []float32) float64 {
+		for i := range out.Row {
+			p := out.Row[i]*b.T + out.Pos[i]
+			row := out.Logits[i*out.Width : i*out.Width+out.Classes[i]]
+			best := 0
+			for j, v := range row {
+				if v > row[best] {
+					best = j
+				}
+			}
+			hit := 0
+			if int32(best) == b.Targets[p] {
+				hit = 1
+			}
+			switch in := b.Inputs[p]; {
+			case in == maskID:
+				split.MaskCorrect += hit
+				split.MaskTargets++
+			case in == b.Targets[p]:
+				split.KeptCorrect += hit
+				split.KeptTargets++
+			default:
+				split.RandomCorrect += hit
+				split.RandomTargets++
+			}
+		}
+		return 0
+	})
+	return err
 }
 
 // meanOf is the mean of x (0 when empty).

@@ -101,6 +101,10 @@ type Task struct {
 // Index is the task's position in the sequence.
 func (t *Task) Index() int { return t.Idx }
 
+// MaskID is the [MASK] id that masked-token batches put in their
+// inputs (meaningful for the Masked objective only).
+func (t *Task) MaskID() int32 { return t.msk }
+
 // Name is the task's domain.
 func (t *Task) Name() string { return t.Spec.Domain }
 
