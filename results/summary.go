@@ -73,8 +73,12 @@ type Entry struct {
 	// after training it over before any training, R[j][j] − R[0][j]
 	// (points): whether the model learned each domain at all.
 	Learned []Stat `json:"learned,omitempty"`
-	BWTLoss Stat   `json:"bwt_loss"`
-	LossAvg Stat   `json:"loss_forgetting_avg"`
+	// LearnedLoss is the same in held-out loss, L[0][j] − L[j+1][j]
+	// (nats per target; positive when training on task j lowered its
+	// loss), for runs that recorded the loss matrix.
+	LearnedLoss []Stat `json:"learned_loss,omitempty"`
+	BWTLoss     Stat   `json:"bwt_loss"`
+	LossAvg     Stat   `json:"loss_forgetting_avg"`
 
 	// Dormancy protocol: retention %, and the paper's improvement of this
 	// method's retention over its baseline's (paired by seed and task
@@ -150,6 +154,7 @@ type samples struct {
 	runs                                     int
 	acc, f, bwt, fwt, relFirst, relLast      []float64
 	learned                                  [][]float64 // per task, one value per run
+	learnedLoss                              [][]float64 // the same in nats
 	relAvg                                   []float64
 	relExcluded                              int
 	fLoss, bwtLoss, lossAvg                  []float64
@@ -305,6 +310,12 @@ func (g *samples) addSequenceLoss(L [][]float64) {
 	g.fLoss = append(g.fLoss, f)
 	g.bwtLoss = append(g.bwtLoss, bwt)
 	g.lossAvg = append(g.lossAvg, avg)
+	for j := 0; j < len(L[0]) && j+1 < len(L); j++ {
+		if j >= len(g.learnedLoss) {
+			g.learnedLoss = append(g.learnedLoss, nil)
+		}
+		g.learnedLoss[j] = append(g.learnedLoss[j], L[0][j]-L[j+1][j])
+	}
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -380,7 +391,7 @@ func (g *samples) addCompression(c map[string][]float64, share map[string]float6
 
 func (g *samples) entry(k key) Entry {
 	return Entry{
-		Model: k.model, Method: k.method, Info: g.info, Runs: g.runs, Learned: aggregateEach(g.learned),
+		Model: k.model, Method: k.method, Info: g.info, Runs: g.runs, Learned: aggregateEach(g.learned), LearnedLoss: aggregateEach(g.learnedLoss),
 		ACC: Aggregate(g.acc), F: Aggregate(g.f), BWT: Aggregate(g.bwt), FWT: Aggregate(g.fwt),
 		RelFirst: Aggregate(g.relFirst), RelLast: Aggregate(g.relLast), RelAvg: Aggregate(g.relAvg),
 		RelExcluded: g.relExcluded,

@@ -160,7 +160,40 @@ func TestLearnedByHand(t *testing.T) {
 	if err := LearnedTable(&b, s, FormatMarkdown); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(squash(b.String()), "| Custom | naive | +70.0 ± 0.0 (n=2) | +70.0 ± 0.0 (n=2) | +55.0 ± 0.0 (n=2) |") {
+	if !strings.Contains(squash(b.String()), "| Custom | naive | accuracy gain (points) | +70.0 ± 0.0 (n=2) | +70.0 ± 0.0 (n=2) | +55.0 ± 0.0 (n=2) |") {
 		t.Errorf("table 3b:\n%s", b.String())
+	}
+	if strings.Contains(b.String(), "loss fall (nats) |") {
+		t.Errorf("table 3b has a loss row for runs without losses:\n%s", b.String())
+	}
+}
+
+// LearnedLoss is L[0][j] − L[j+1][j] per task, in nats: for threeLoss
+// 5.0 − 3.0 = 2, 5.0 − 2.0 = 3, 5.0 − 2.0 = 3; a second run that learned
+// task 2 by 2.5 nats makes that task's mean 2.75.
+func TestLearnedLossByHand(t *testing.T) {
+	a := seqRunLoss("custom", "naive", 1, 0)
+	b := seqRunLoss("custom", "naive", 2, 0)
+	b.Loss[2][1] = 2.5 // run 2 learned task 2 by 2.5 nats, not 3
+	s := Summarise([]*Run{a, b})
+	e := s.Find("custom", "naive")
+	want := []float64{2, 2.75, 3}
+	if len(e.LearnedLoss) != 3 {
+		t.Fatalf("learned loss %+v", e.LearnedLoss)
+	}
+	for j, w := range want {
+		if got := e.LearnedLoss[j]; math.Abs(got.Mean-w) > 1e-9 || got.N != 2 {
+			t.Errorf("task %d: %+v, want mean %v (n=2)", j+1, got, w)
+		}
+	}
+	if e.LearnedLoss[0].CI != 0 || !(e.LearnedLoss[1].CI > 0) {
+		t.Errorf("intervals %v, %v: want 0 and > 0", e.LearnedLoss[0].CI, e.LearnedLoss[1].CI)
+	}
+	var out strings.Builder
+	if err := LearnedTable(&out, s, FormatMarkdown); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(squash(out.String()), "| Custom | naive | loss fall (nats) | +2.000 ± 0.000 (n=2) |") {
+		t.Errorf("table 3b:\n%s", out.String())
 	}
 }

@@ -384,37 +384,48 @@ func VerdictTable(w io.Writer, s *Summary, format string) error {
 // LearnedTable writes table 3b: for the baseline of each model (the
 // method playing the baseline role), the accuracy gain on each task right
 // after training it over the model before any training, R[j][j] − R[0][j]
-// in points: whether each model learned each domain.
+// in points, and the fall of its held-out loss, L[0][j] − L[j][j] in
+// nats (where the runs recorded losses): whether each model learned each
+// domain.
 func LearnedTable(w io.Writer, s *Summary, format string) error {
 	n := 0
 	for _, e := range s.Entries {
-		n = max(n, len(e.Learned))
+		n = max(n, len(e.Learned), len(e.LearnedLoss))
 	}
-	header := []string{"model", "method"}
+	header := []string{"model", "method", "measure"}
 	for j := 1; j <= n; j++ {
 		header = append(header, fmt.Sprintf("task %d", j))
 	}
 	t := &table{
-		title:  "Table 3b. What each model learned: accuracy right after each task − before training (points)",
+		title:  "Table 3b. What each model learned: right after each task − before training",
 		header: header,
 		empty:  "No baseline sequence runs.",
 		notes: []string{
-			"Baseline runs only. Before training is the model the runs start from (the base checkpoint with init=base). Cells: mean ± 95% interval (n = runs); an interval that excludes 0 means the task was learned.",
+			"Baseline runs only. Before training is the model the runs start from (the base checkpoint with init=base). Accuracy gain in points; loss fall in nats per target (before − after, so positive is learning). Cells: mean ± 95% interval (n = runs); an interval that excludes 0 means the task was learned.",
 		},
 	}
 	for _, e := range s.Entries {
 		if e.Info.Role != RoleBaseline || len(e.Learned) == 0 {
 			continue
 		}
-		row := []string{modelLabel(e.Model), e.Method}
-		for j := 0; j < n; j++ {
-			c := "—"
-			if j < len(e.Learned) {
-				c = e.Learned[j].Cell(true)
+		for _, m := range []struct {
+			label string
+			cells []Stat
+			prec  int
+		}{{"accuracy gain (points)", e.Learned, 1}, {"loss fall (nats)", e.LearnedLoss, 3}} {
+			if len(m.cells) == 0 {
+				continue
 			}
-			row = append(row, c)
+			row := []string{modelLabel(e.Model), e.Method, m.label}
+			for j := 0; j < n; j++ {
+				c := "—"
+				if j < len(m.cells) {
+					c = m.cells[j].CellPrec(true, m.prec)
+				}
+				row = append(row, c)
+			}
+			t.rows = append(t.rows, row)
 		}
-		t.rows = append(t.rows, row)
 	}
 	return t.write(w, format)
 }
