@@ -18,10 +18,10 @@ import (
 	"github.com/sleepbench/sleepbench/results"
 )
 
-// RunSuite runs the image suite name (SplitMNIST or PermutedMNIST): every
-// (scenario, method, seed) of opt that has no result file yet is trained
-// through Loop, and its accuracy matrix written as a results.Run under
-// opt.Out; then it prints, per scenario, the measured average accuracy
+// RunSuite runs the image suite name (SplitMNIST, PermutedMNIST or
+// BuzzegaMNIST): every (scenario, method, seed) of opt that has no result
+// file yet is trained through Loop, and its accuracy matrix written as a
+// results.Run under opt.Out; then it prints, per scenario, the measured average accuracy
 // (mean ± 95% interval over the seeds, results.Aggregate) beside the
 // published number, the difference and whether it is within 2 points
 // (marked "not counted" where the published number could not be checked
@@ -37,6 +37,9 @@ func RunSuite(ctx context.Context, name string, opt SuiteOptions, w io.Writer) e
 	var jobs []suiteJob
 	for _, sc := range p.scenarios {
 		for _, m := range p.methods {
+			if !p.applies(sc, m) {
+				continue
+			}
 			for _, seed := range p.seeds {
 				jobs = append(jobs, suiteJob{sc: sc, m: m, seed: seed,
 					file: filepath.Join("runs", sc.protocol, m.name, fmt.Sprintf("seed%d.json", seed))})
@@ -140,7 +143,7 @@ func RunSuite(ctx context.Context, name string, opt SuiteOptions, w io.Writer) e
 // runConfig lists every setting of a run (results.Run.Config).
 func (p *suitePlan) runConfig(j suiteJob, ts []*imageTask) map[string]string {
 	sc := j.sc
-	steps := stepsPerTask(ts, sc)
+	steps := stepsPerTask(ts, sc, j.m)
 	ss := make([]string, len(steps))
 	for i, s := range steps {
 		ss[i] = strconv.Itoa(s)
@@ -168,8 +171,18 @@ func (p *suitePlan) runConfig(j suiteJob, ts []*imageTask) map[string]string {
 		"batch": strconv.Itoa(sc.batch), "epochs": strconv.Itoa(sc.epochs), "steps_per_task": strings.Join(ss, ","),
 		"eval_batch": strconv.Itoa(suiteEvalBatch), "backend": models.BackendName,
 	}
-	if p.name != SplitMNIST {
+	switch {
+	case sc.rotated:
+		degs := make([]string, len(ts))
+		for i, t := range ts {
+			degs[i] = strconv.FormatFloat(t.degrees, 'f', 4, 64)
+		}
+		c["rotations"] = strings.Join(degs, ",")
+	case p.name != SplitMNIST:
 		c["permutations"] = strconv.Itoa(len(ts))
+	}
+	if j.m.joint {
+		c["joint"] = "no step in tasks 1.." + strconv.Itoa(len(ts)-1) + "; in the last task's period, the union of every task's training rows, shuffled"
 	}
 	c["loss_outputs"] = "all"
 	if p.masked(sc) {
@@ -219,6 +232,9 @@ func (p *suitePlan) run(ctx context.Context, j suiteJob, ts []*imageTask) (*resu
 	for i, t := range ts {
 		bts[i] = t
 	}
+	if j.m.joint {
+		bts[len(ts)-1] = &jointTask{imageTask: ts[len(ts)-1], all: ts}
+	}
 	model, err := newSuiteModel(sc, ts, j.seed)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", j.name(), err)
@@ -246,7 +262,7 @@ func (p *suitePlan) run(ctx context.Context, j suiteJob, ts []*imageTask) (*resu
 		SchemaVersion: results.SchemaVersion, Profile: "suite-" + p.name, Protocol: sc.protocol,
 		Model: model.Name(), Method: j.m.name, Seed: j.seed, Config: p.runConfig(j, ts),
 	}
-	res, err := bench.RunTasks(ctx, loop, bts, stepsPerTask(ts, sc))
+	res, err := bench.RunTasks(ctx, loop, bts, stepsPerTask(ts, sc, j.m))
 	if err != nil {
 		return nil, err
 	}

@@ -98,16 +98,20 @@ type suiteScenario struct {
 	multiHead               bool
 	setup                   string // one line: what the tasks and heads are
 	// Buzzega et al.'s suite: raw inputs (pixel/255, 784, unpadded), every
-	// task permuted (the first too), and the tuned settings of each
-	// method at this buffer size.
-	raw   bool
-	tasks int                  // permuted tasks (0 = SuiteOptions.Permutations or 10)
-	tuned map[string]bzSetting // suite method → settings
+	// task permuted (the first too) or rotated, and the tuned settings of
+	// each method at this buffer size (buffer 0: the methods without a
+	// buffer).
+	raw     bool
+	rotated bool                 // rotated MNIST: each task rotates the images by a fixed angle instead of permuting them
+	tasks   int                  // permuted or rotated tasks (0 = SuiteOptions.Permutations or 10)
+	tuned   map[string]bzSetting // suite method → settings
 }
 
-// bzSetting is one method's tuned setting in Buzzega et al.'s code for a
-// buffer size: learning rate, α and β (DER, DER++).
-type bzSetting struct{ lr, alpha, beta float64 }
+// bzSetting is one method's tuned setting in Buzzega et al.'s code
+// (utils/best_args.py) for a dataset and buffer size: the learning rate,
+// α and β (DER, DER++), c and ξ (SI), e_lambda and γ (online EWC, in
+// their code's convention: the penalty e_lambda·Σ F·(θ − θ*)²).
+type bzSetting struct{ lr, alpha, beta, c, xi, eLambda, gamma float64 }
 
 // Hsu et al.'s settings, from the scripts of their code
 // (scripts/split_MNIST_incremental_{task,domain,class}.sh,
@@ -136,27 +140,62 @@ func permutedScenarios() []suiteScenario {
 	}}
 }
 
-// Buzzega et al.'s permuted MNIST (their code, aimagelab/mammoth, at the
-// commit whose README holds the paper's table: datasets/perm_mnist.py,
-// backbone/MNISTMLP.py, utils/best_args.py): 20 tasks, every one a fixed
-// permutation of the 784 pixels scaled to [0, 1]; an MLP 784-100-100-10
-// with one shared head; plain SGD, batch 128 plus 128 memory rows, one
-// epoch per task; the learning rate, α and β tuned per method and
-// buffer size.
+// Buzzega et al.'s permuted and rotated MNIST (their code,
+// aimagelab/mammoth, at the commit whose README holds the paper's table:
+// datasets/perm_mnist.py, datasets/rot_mnist.py, backbone/MNISTMLP.py,
+// utils/best_args.py): 20 tasks, every one a fixed permutation of the 784
+// pixels, or a fixed rotation of the image by an angle drawn uniformly in
+// [0°, 180°), scaled to [0, 1]; an MLP 784-100-100-10 with one shared
+// head; plain SGD, batch 128 (plus 128 memory rows for the methods with a
+// buffer), one epoch per task; the learning rate and the methods'
+// settings tuned per dataset, method and buffer size. The scenarios
+// without a buffer (short names "perm" and "rot") hold the methods
+// without one (SGD, online EWC, SI, joint), the others ER, A-GEM, DER and
+// DER++ at one buffer size each.
 func buzzegaScenarios() []suiteScenario {
-	mk := func(buf int, tuned map[string]bzSetting) suiteScenario {
-		return suiteScenario{
-			protocol: fmt.Sprintf("buzzega-perm-mnist-b%d", buf), short: fmt.Sprintf("perm-%d", buf),
-			title:  fmt.Sprintf("permuted MNIST (Buzzega et al. 2020), buffer %d", buf),
-			hidden: []int{100, 100}, epochs: 1, batch: 128, buffer: buf, raw: true, tasks: 20, tuned: tuned,
-			setup: "20 tasks = MNIST under fixed pixel permutations (every task permuted), one shared 10-way head, 784 inputs pixel/255",
+	mk := func(rot bool, buf int, tuned map[string]bzSetting) suiteScenario {
+		family, title := "perm", "permuted MNIST"
+		setup := "20 tasks = MNIST under fixed pixel permutations (every task permuted), one shared 10-way head, 784 inputs pixel/255"
+		if rot {
+			family, title = "rot", "rotated MNIST"
+			setup = "20 tasks = MNIST rotated by a fixed angle each, drawn uniformly in [0°, 180°) (Pillow's nearest-neighbour rotation about the centre, as torchvision's F.rotate), one shared 10-way head, 784 inputs pixel/255"
 		}
+		sc := suiteScenario{
+			protocol: bzProtocol(family, buf), short: family,
+			title:  fmt.Sprintf("%s (Buzzega et al. 2020), no buffer", title),
+			hidden: []int{100, 100}, epochs: 1, batch: 128, buffer: buf, raw: true, rotated: rot, tasks: 20, tuned: tuned,
+			fisher: 55000, setup: setup,
+		}
+		if buf > 0 {
+			sc.short += fmt.Sprintf("-%d", buf)
+			sc.title = fmt.Sprintf("%s (Buzzega et al. 2020), buffer %d", title, buf)
+		}
+		return sc
 	}
+	// Online EWC's e_lambda and γ, SI's c and ξ, and the learning rates of
+	// SGD (which joint uses too: their main.py loads best_args['sgd'] for
+	// joint) are best_args' entries under the key −1 (no buffer).
 	return []suiteScenario{
-		mk(200, map[string]bzSetting{"er": {lr: 0.2}, "agem": {lr: 0.1}, "der": {lr: 0.2, alpha: 1}, "derpp": {lr: 0.1, alpha: 1, beta: 1}}),
-		mk(500, map[string]bzSetting{"er": {lr: 0.2}, "agem": {lr: 0.1}, "der": {lr: 0.2, alpha: 1}, "derpp": {lr: 0.2, alpha: 1, beta: 0.5}}),
-		mk(5120, map[string]bzSetting{"er": {lr: 0.2}, "agem": {lr: 0.1}, "der": {lr: 0.2, alpha: 0.5}, "derpp": {lr: 0.2, alpha: 0.5, beta: 1}}),
+		mk(false, 0, map[string]bzSetting{"sgd": {lr: 0.2}, "joint": {lr: 0.2},
+			"ewc-online": {lr: 0.1, eLambda: 0.7, gamma: 1}, "si": {lr: 0.1, c: 0.5, xi: 1}}),
+		mk(false, 200, map[string]bzSetting{"er": {lr: 0.2}, "agem": {lr: 0.1}, "der": {lr: 0.2, alpha: 1}, "derpp": {lr: 0.1, alpha: 1, beta: 1}}),
+		mk(false, 500, map[string]bzSetting{"er": {lr: 0.2}, "agem": {lr: 0.1}, "der": {lr: 0.2, alpha: 1}, "derpp": {lr: 0.2, alpha: 1, beta: 0.5}}),
+		mk(false, 5120, map[string]bzSetting{"er": {lr: 0.2}, "agem": {lr: 0.1}, "der": {lr: 0.2, alpha: 0.5}, "derpp": {lr: 0.2, alpha: 0.5, beta: 1}}),
+		mk(true, 0, map[string]bzSetting{"sgd": {lr: 0.2}, "joint": {lr: 0.2},
+			"ewc-online": {lr: 0.1, eLambda: 0.7, gamma: 1}, "si": {lr: 0.1, c: 1, xi: 1}}),
+		mk(true, 200, map[string]bzSetting{"er": {lr: 0.2}, "agem": {lr: 0.1}, "der": {lr: 0.2, alpha: 1}, "derpp": {lr: 0.1, alpha: 1, beta: 0.5}}),
+		mk(true, 500, map[string]bzSetting{"er": {lr: 0.2}, "agem": {lr: 0.3}, "der": {lr: 0.2, alpha: 0.5}, "derpp": {lr: 0.2, alpha: 0.5, beta: 1}}),
+		mk(true, 5120, map[string]bzSetting{"er": {lr: 0.2}, "agem": {lr: 0.3}, "der": {lr: 0.2, alpha: 0.5}, "derpp": {lr: 0.2, alpha: 0.5, beta: 0.5}}),
 	}
+}
+
+// bzProtocol is the protocol of Buzzega et al.'s scenario of family
+// "perm" or "rot" with buffer buf (0: none), e.g. "buzzega-rot-mnist-b200".
+func bzProtocol(family string, buf int) string {
+	if buf == 0 {
+		return "buzzega-" + family + "-mnist"
+	}
+	return fmt.Sprintf("buzzega-%s-mnist-b%d", family, buf)
 }
 
 // suiteMethod is a method of the image suites: a registered Method with
@@ -166,26 +205,58 @@ type suiteMethod struct {
 	registry      string // methods registry name
 	optimizer     string // "sgd" or "adam"
 	config        func(sc suiteScenario) methods.Config
+	// buffered marks a method of Buzzega et al.'s suite that runs in the
+	// scenarios with a buffer (the others run in those without one).
+	buffered bool
+	// joint trains as Buzzega et al.'s joint baseline in Domain-IL: no
+	// step during the first tasks, then, in the last task's period, one
+	// pass (epochs) over the union of every task's training rows,
+	// shuffled (see jointTask).
+	joint bool
 }
 
 // bzMethods are the methods of Buzzega et al.'s suite, all with plain
-// SGD at their tuned learning rate, and 128 memory rows a step.
+// SGD at their tuned learning rate: those with a buffer take 128 memory
+// rows a step; those without one run in the scenarios without a buffer.
 var bzMethods = []suiteMethod{
-	{name: "er", summary: "experience replay, reservoir, 128 memory rows appended to every batch", registry: "replay", optimizer: "sgd",
+	{name: "er", summary: "experience replay, reservoir, 128 memory rows appended to every batch", registry: "replay", optimizer: "sgd", buffered: true,
 		config: func(sc suiteScenario) methods.Config { return methods.Config{"buffer": strconv.Itoa(sc.buffer)} }},
-	{name: "agem", summary: "A-GEM, buffer/20 rows of each task, reference gradient on 128 memory rows", registry: "agem", optimizer: "sgd",
+	{name: "agem", summary: "A-GEM, buffer/20 rows of each task, reference gradient on 128 memory rows", registry: "agem", optimizer: "sgd", buffered: true,
 		config: func(sc suiteScenario) methods.Config {
 			return methods.Config{"buffer": strconv.Itoa(sc.buffer), "per_task": strconv.Itoa(max(sc.buffer/sc.tasks, 1)), "ref_rows": "128"}
 		}},
-	{name: "der", summary: "DER: reservoir with logits, α·MSE on 128 memory rows", registry: "derpp", optimizer: "sgd",
+	{name: "der", summary: "DER: reservoir with logits, α·MSE on 128 memory rows", registry: "derpp", optimizer: "sgd", buffered: true,
 		config: func(sc suiteScenario) methods.Config {
 			return methods.Config{"buffer": strconv.Itoa(sc.buffer), "alpha": fmtFloat(sc.tuned["der"].alpha), "beta": "0", "replay_rows": "128"}
 		}},
-	{name: "derpp", summary: "DER++: DER plus β·cross-entropy on another 128 memory rows", registry: "derpp", optimizer: "sgd",
+	{name: "derpp", summary: "DER++: DER plus β·cross-entropy on another 128 memory rows", registry: "derpp", optimizer: "sgd", buffered: true,
 		config: func(sc suiteScenario) methods.Config {
 			t := sc.tuned["derpp"]
 			return methods.Config{"buffer": strconv.Itoa(sc.buffer), "alpha": fmtFloat(t.alpha), "beta": fmtFloat(t.beta), "replay_rows": "128"}
 		}},
+	{name: "sgd", summary: "sequential fine-tuning, plain SGD", registry: "naive", optimizer: "sgd",
+		config: func(suiteScenario) methods.Config { return methods.Config{} }},
+	// Their ewc_on: penalty e_lambda·Σ F·(θ − θ*)², so λ = 2·e_lambda in
+	// this harness's (λ/2)·Σ F·(θ − θ*)²; F from every training row of
+	// the task, each row's squared gradient of log p(y|x) weighted by
+	// p(y|x); F ← γF + F_new; θ* the latest parameters.
+	{name: "ewc-online", summary: "online EWC (λ = 2·e_lambda, Fisher weighted by p(y|x) over every training row)", registry: "ewc-online", optimizer: "sgd",
+		config: func(sc suiteScenario) methods.Config {
+			t := sc.tuned["ewc-online"]
+			return methods.Config{"lambda": fmtFloat(2 * t.eLambda), "gamma": fmtFloat(t.gamma),
+				"fisher_samples": strconv.Itoa(sc.fisher), "fisher_weight": "prob"}
+		}},
+	// Their si: the surrogate c·Σ Ω·(θ − θ*)² (this harness's), the step's
+	// gradient clipped to ±1 by value, and ω += lr·g² of that clipped
+	// gradient (surrogate included), which is −g·Δθ of the gradient the
+	// step applies with plain SGD.
+	{name: "si", summary: "synaptic intelligence (ω from the step's clipped gradient, clip ±1)", registry: "si", optimizer: "sgd",
+		config: func(sc suiteScenario) methods.Config {
+			t := sc.tuned["si"]
+			return methods.Config{"c": fmtFloat(t.c), "xi": fmtFloat(t.xi), "clip": "1", "omega_grad": "step"}
+		}},
+	{name: "joint", summary: "joint training (upper bound): one epoch over every task's rows together, in the last task's period", registry: "naive", optimizer: "sgd", joint: true,
+		config: func(suiteScenario) methods.Config { return methods.Config{} }},
 }
 
 var suiteMethods = []suiteMethod{
@@ -367,8 +438,14 @@ func planSuite(name string, opt SuiteOptions) (*suitePlan, error) {
 		}
 		p.set[meth][key] = strings.TrimSpace(v)
 	}
+	if err := p.pairUp(len(opt.Scenarios) > 0, len(opt.Methods) > 0); err != nil {
+		return nil, err
+	}
 	for _, m := range p.methods {
 		for _, sc := range p.scenarios {
+			if !p.applies(sc, m) {
+				continue
+			}
 			if _, err := methods.New(m.registry, p.methodConfig(m, sc)); err != nil {
 				return nil, fmt.Errorf("suite method %s: %w", m.name, err)
 			}
@@ -390,6 +467,63 @@ func planSuite(name string, opt SuiteOptions) (*suitePlan, error) {
 		p.opt.Jobs = 1
 	}
 	return p, nil
+}
+
+// applies reports whether method m runs in scenario sc: in Buzzega et
+// al.'s suite the methods with a buffer run in the scenarios with one,
+// the others in those without; in the other suites every method runs in
+// every scenario.
+func (p *suitePlan) applies(sc suiteScenario, m suiteMethod) bool {
+	if p.name != BuzzegaMNIST {
+		return true
+	}
+	return m.buffered == (sc.buffer > 0)
+}
+
+// pairUp checks that every method named runs in some scenario selected,
+// and every scenario named runs some method selected. Methods and
+// scenarios left to the default (all) that would run nothing are dropped.
+func (p *suitePlan) pairUp(namedScenarios, namedMethods bool) error {
+	runsIn := func(m suiteMethod, scs []suiteScenario) bool {
+		return slices.ContainsFunc(scs, func(sc suiteScenario) bool { return p.applies(sc, m) })
+	}
+	var ms []suiteMethod
+	for _, m := range p.methods {
+		if runsIn(m, p.scenarios) {
+			ms = append(ms, m)
+			continue
+		}
+		if namedMethods {
+			var valid []string
+			for _, sc := range buzzegaScenarios() {
+				if p.applies(sc, m) {
+					valid = append(valid, sc.short)
+				}
+			}
+			return fmt.Errorf("method %s runs in none of the scenarios selected (it runs in %s)", m.name, strings.Join(valid, ", "))
+		}
+	}
+	var scs []suiteScenario
+	for _, sc := range p.scenarios {
+		if slices.ContainsFunc(ms, func(m suiteMethod) bool { return p.applies(sc, m) }) {
+			scs = append(scs, sc)
+			continue
+		}
+		if namedScenarios {
+			var valid []string
+			for _, m := range methodsOf(p.name) {
+				if p.applies(sc, m) {
+					valid = append(valid, m.name)
+				}
+			}
+			return fmt.Errorf("scenario %s runs none of the methods selected (it runs %s)", sc.short, strings.Join(valid, ", "))
+		}
+	}
+	if len(ms) == 0 || len(scs) == 0 {
+		return fmt.Errorf("suite %s: no method selected runs in any scenario selected", p.name)
+	}
+	p.methods, p.scenarios = ms, scs
+	return nil
 }
 
 func scenarioNames(scs []suiteScenario) []string {
@@ -462,14 +596,21 @@ func (p *suitePlan) buildTasks(data *mnistData, sc suiteScenario, seed uint64) (
 		return ts, nil
 	}
 	label := [10]int32{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
-	n, width := p.perms, suiteInputs
+	n, width := p.taskCount(sc), suiteInputs
 	if sc.raw {
 		width = mnistSide * mnistSide
 	}
-	if sc.tasks > 0 && p.opt.Permutations == 0 {
-		n = sc.tasks
-	}
 	for k := 0; k < n; k++ {
+		if sc.rotated {
+			deg := rotationAngle(seed, k)
+			t, err := newImageTask(data, k, fmt.Sprintf("mnist-rot%d", k+1), 10, label, nil, sc.raw)
+			if err != nil {
+				return nil, err
+			}
+			t.rot, t.degrees = rotationMap(mnistSide, deg), deg
+			ts = append(ts, t)
+			continue
+		}
 		var perm []int
 		// Task 1 is MNIST itself in Hsu et al.; Buzzega et al. permute
 		// every task.
@@ -485,12 +626,42 @@ func (p *suitePlan) buildTasks(data *mnistData, sc suiteScenario, seed uint64) (
 	return ts, nil
 }
 
-// streamPerm (+ task index) seeds permuted MNIST's permutations.
-const streamPerm = 0x7065726d // "perm"
+// taskCount is the number of tasks of a permuted or rotated MNIST
+// scenario.
+func (p *suitePlan) taskCount(sc suiteScenario) int {
+	if sc.tasks > 0 && p.opt.Permutations == 0 {
+		return sc.tasks
+	}
+	return p.perms
+}
 
-// stepsPerTask is epochs × ⌈N/batch⌉ for each task.
-func stepsPerTask(ts []*imageTask, sc suiteScenario) []int {
+// streamPerm (+ task index) seeds permuted MNIST's permutations,
+// streamRot (+ task index) rotated MNIST's angles.
+const (
+	streamPerm = 0x7065726d // "perm"
+	streamRot  = 0x726f74   // "rot"
+)
+
+// rotationAngle is the angle of rotated MNIST's task k for seed: uniform
+// in [0°, 180°), as Buzzega et al.'s Rotation() draws it
+// (np.random.uniform(0, 180)).
+func rotationAngle(seed uint64, k int) float64 {
+	return 180 * rand.New(rand.NewPCG(seed, streamRot+uint64(k))).Float64()
+}
+
+// stepsPerTask is epochs × ⌈N/batch⌉ for each task; for joint (m.joint)
+// 0 for every task but the last, which has epochs × ⌈ΣN/batch⌉: one
+// pass over the union of the tasks' rows.
+func stepsPerTask(ts []*imageTask, sc suiteScenario, m suiteMethod) []int {
 	steps := make([]int, len(ts))
+	if m.joint {
+		total := 0
+		for _, t := range ts {
+			total += t.NumTrain()
+		}
+		steps[len(ts)-1] = sc.epochs * ((total + sc.batch - 1) / sc.batch)
+		return steps
+	}
 	for i, t := range ts {
 		steps[i] = sc.epochs * ((t.NumTrain() + sc.batch - 1) / sc.batch)
 	}

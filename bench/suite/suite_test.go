@@ -3,6 +3,7 @@ package suite
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -459,12 +460,282 @@ func TestPublishedResults(t *testing.T) {
 			}
 		}
 	}
-	// Buzzega et al.'s suite: every cell of every scenario.
+	// Buzzega et al.'s suite: every cell of every scenario (the methods
+	// with a buffer in the scenarios with one, the others in those
+	// without), each citing its column of the table.
+	p := &suitePlan{name: BuzzegaMNIST}
 	for _, sc := range buzzegaScenarios() {
-		for _, m := range SuiteMethodsOf(BuzzegaMNIST) {
-			if _, ok := LookupPublished(sc.protocol, m); !ok {
-				t.Errorf("no published number for %s/%s", sc.protocol, m)
+		col := map[bool]string{false: colPMNIST, true: colRMNIST}[sc.rotated]
+		for _, m := range bzMethods {
+			pub, ok := LookupPublished(sc.protocol, m.name)
+			if ok != p.applies(sc, m) {
+				t.Errorf("%s/%s: published number %t, runs there %t", sc.protocol, m.name, ok, p.applies(sc, m))
 			}
+			if ok && (!strings.Contains(pub.Source, col) || !strings.Contains(pub.Via, col) || !strings.Contains(pub.Via, "c66408f0d2fc")) {
+				t.Errorf("%s/%s: source %q via %q does not name the column %s", sc.protocol, m.name, pub.Source, pub.Via, col)
+			}
+		}
+	}
+}
+
+// TestRotatedMNISTTasks: Buzzega et al.'s rotated MNIST gives every task
+// one angle in [0°, 180°), fixed by the seed and different between seeds
+// and tasks; a row's features are its image rotated by that angle
+// (rotationMap), pixel/255; the labels are the digits, and the tasks'
+// rows differ from each other.
+func TestRotatedMNISTTasks(t *testing.T) {
+	data := synthMNIST(2)
+	var sc suiteScenario
+	for _, s := range buzzegaScenarios() {
+		if s.short == "rot-200" {
+			sc = s
+		}
+	}
+	if sc.protocol != "buzzega-rot-mnist-b200" || !sc.rotated || !sc.raw || sc.tasks != 20 || sc.buffer != 200 {
+		t.Fatalf("rot-200 scenario: %+v", sc)
+	}
+	p := &suitePlan{name: BuzzegaMNIST, perms: 4, opt: SuiteOptions{Permutations: 4}}
+	ts, err := p.buildTasks(data, sc, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := p.buildTasks(data, sc, 1)
+	other, _ := p.buildTasks(data, sc, 2)
+	if len(ts) != 4 {
+		t.Fatalf("%d tasks, want 4", len(ts))
+	}
+	seen := map[float64]bool{}
+	for k, task := range ts {
+		if task.degrees < 0 || task.degrees >= 180 || seen[task.degrees] || task.perm != nil || task.rot == nil {
+			t.Fatalf("task %d: angle %g (want a new one in [0, 180)), permutation %t", k, task.degrees, task.perm != nil)
+		}
+		seen[task.degrees] = true
+		if again[k].degrees != task.degrees || other[k].degrees == task.degrees {
+			t.Errorf("task %d: angles must be fixed by the seed and differ between seeds (%g, %g, %g)", k, task.degrees, again[k].degrees, other[k].degrees)
+		}
+		if task.Name() != fmt.Sprintf("mnist-rot%d", k+1) || task.Classes() != 10 {
+			t.Errorf("task %d: name %s, %d classes", k, task.Name(), task.Classes())
+		}
+		bs, err := task.Test(100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := bs[0]
+		if b.B != 40 || b.T != 784 {
+			t.Fatalf("task %d: test batch of %d rows × %d, want 40 × 784", k, b.B, b.T)
+		}
+		want := make([]uint8, 784)
+		m := rotationMap(mnistSide, task.degrees)
+		for i := 0; i < b.B; i++ {
+			rotate(want, data.test.pix[task.test[i]*784:], m)
+			for j, v := range want {
+				if b.Features[i*784+j] != float32(v)/255 {
+					t.Fatalf("task %d row %d feature %d = %v, want %v/255", k, i, j, b.Features[i*784+j], v)
+				}
+			}
+			if b.Targets[i] != data.test.labels[task.test[i]] || b.Task[i] != k {
+				t.Fatalf("task %d row %d: target %d task %d", k, i, b.Targets[i], b.Task[i])
+			}
+		}
+	}
+	b0, _ := ts[0].Test(100)
+	for k := 1; k < len(ts); k++ {
+		bk, _ := ts[k].Test(100)
+		if slices.Equal(b0[0].Features, bk[0].Features) {
+			t.Errorf("tasks 1 and %d have the same inputs", k+1)
+		}
+	}
+	cfg := p.runConfig(suiteJob{sc: sc, m: bzMethods[0], seed: 1}, ts)
+	if n := len(strings.Split(cfg["rotations"], ",")); n != 4 || cfg["permutations"] != "" {
+		t.Errorf("run config: rotations %q, permutations %q", cfg["rotations"], cfg["permutations"])
+	}
+}
+
+// TestJointStream: joint's last period goes through the union of every
+// task's training rows, each row under its own task's transform, every
+// row once an epoch; stepsPerTask gives it one pass and the other tasks
+// no step.
+func TestJointStream(t *testing.T) {
+	data := synthMNIST(3)
+	for _, rot := range []bool{false, true} {
+		var sc suiteScenario
+		for _, s := range buzzegaScenarios() {
+			if s.buffer == 0 && s.rotated == rot {
+				sc = s
+			}
+		}
+		p := &suitePlan{name: BuzzegaMNIST, perms: 3, opt: SuiteOptions{Permutations: 3}}
+		ts, err := p.buildTasks(data, sc, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		joint, _ := lookupSuiteMethod(BuzzegaMNIST, "joint")
+		sgd, _ := lookupSuiteMethod(BuzzegaMNIST, "sgd")
+		N := ts[0].NumTrain() // 30
+		if got := stepsPerTask(ts, sc, joint); !slices.Equal(got, []int{0, 0, (3*N + 127) / 128}) {
+			t.Errorf("%s: joint steps %v", sc.short, got)
+		}
+		if got := stepsPerTask(ts, sc, sgd); !slices.Equal(got, []int{1, 1, 1}) {
+			t.Errorf("%s: sgd steps %v", sc.short, got)
+		}
+		// Every (task, row) as its own task builds it.
+		want := map[string]int{}
+		for _, task := range ts {
+			b := task.batch(&data.train, task.train)
+			for i := 0; i < b.B; i++ {
+				want[string(float32Bytes(b.Features[i*784:(i+1)*784]))+fmt.Sprint(b.Targets[i])]++
+			}
+		}
+		jt := &jointTask{imageTask: ts[2], all: ts}
+		s := jt.Train(rand.New(rand.NewPCG(1, 2)), 16)
+		for epoch := 0; epoch < 2; epoch++ {
+			got := map[string]int{}
+			var sizes []int
+			for k := 0; k < (3*N+15)/16; k++ {
+				b, err := s.Next()
+				if err != nil {
+					t.Fatal(err)
+				}
+				sizes = append(sizes, b.B)
+				for i := 0; i < b.B; i++ {
+					got[string(float32Bytes(b.Features[i*784:(i+1)*784]))+fmt.Sprint(b.Targets[i])]++
+				}
+			}
+			if len(got) != len(want) || sizes[len(sizes)-1] != 3*N%16 {
+				t.Fatalf("%s epoch %d: %d distinct rows of %d, batch sizes %v", sc.short, epoch, len(got), len(want), sizes)
+			}
+			for k, n := range want {
+				if got[k] != n {
+					t.Fatalf("%s epoch %d: a row seen %d times, want %d", sc.short, epoch, got[k], n)
+				}
+			}
+		}
+		if jt.Index() != 2 || jt.Name() != ts[2].Name() {
+			t.Errorf("joint task: index %d name %s, want the last task's", jt.Index(), jt.Name())
+		}
+	}
+}
+
+// TestBuzzegaPlan: the suite plans the permuted and rotated scenarios,
+// the methods with a buffer in the scenarios with one and the others in
+// those without, and refuses pairs that run nothing.
+func TestBuzzegaPlan(t *testing.T) {
+	p, err := planSuite(BuzzegaMNIST, SuiteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"perm", "perm-200", "perm-500", "perm-5120", "rot", "rot-200", "rot-500", "rot-5120"}
+	if got := scenarioNames(p.scenarios); !slices.Equal(got, want) {
+		t.Errorf("scenarios %v, want %v", got, want)
+	}
+	if got := SuiteMethodsOf(BuzzegaMNIST); !slices.Equal(got, []string{"er", "agem", "der", "derpp", "sgd", "ewc-online", "si", "joint"}) {
+		t.Errorf("methods %v", got)
+	}
+	pairs := 0
+	for _, sc := range p.scenarios {
+		for _, m := range p.methods {
+			if p.applies(sc, m) {
+				pairs++
+				if m.buffered != (sc.buffer > 0) {
+					t.Errorf("%s runs in %s", m.name, sc.short)
+				}
+			}
+		}
+	}
+	if pairs != 2*4+6*4 {
+		t.Errorf("%d (scenario, method) pairs, want 32", pairs)
+	}
+	// Tuned settings of rotated MNIST (best_args['rot-mnist']) and their
+	// conversion: online EWC's λ is twice e_lambda, SI clips and
+	// integrates the step's gradient.
+	for _, c := range []struct {
+		scenario, method, key, want string
+		lr                          float64
+	}{
+		{"rot", "ewc-online", "lambda", "1.4", 0.1},
+		{"rot", "ewc-online", "fisher_weight", "prob", 0.1},
+		{"rot", "ewc-online", "fisher_samples", "55000", 0.1},
+		{"rot", "si", "c", "1", 0.1},
+		{"perm", "si", "c", "0.5", 0.1},
+		{"rot", "si", "omega_grad", "step", 0.1},
+		{"rot", "si", "clip", "1", 0.1},
+		{"rot-500", "agem", "per_task", "25", 0.3},
+		{"rot-200", "derpp", "beta", "0.5", 0.1},
+		{"rot-5120", "derpp", "alpha", "0.5", 0.2},
+		{"rot-500", "der", "alpha", "0.5", 0.2},
+	} {
+		var sc suiteScenario
+		for _, s := range p.scenarios {
+			if s.short == c.scenario {
+				sc = s
+			}
+		}
+		m, _ := lookupSuiteMethod(BuzzegaMNIST, c.method)
+		if got := p.methodConfig(m, sc)[c.key]; got != c.want {
+			t.Errorf("%s %s: %s = %q, want %q", c.scenario, c.method, c.key, got, c.want)
+		}
+		if got := p.lr(m, sc); got != c.lr {
+			t.Errorf("%s %s: lr %v, want %v", c.scenario, c.method, got, c.lr)
+		}
+	}
+	// Default scenarios follow the methods asked for.
+	if p, err := planSuite(BuzzegaMNIST, SuiteOptions{Methods: []string{"si"}}); err != nil || !slices.Equal(scenarioNames(p.scenarios), []string{"perm", "rot"}) {
+		t.Errorf("si alone: scenarios %v, error %v", scenarioNames(p.scenarios), err)
+	}
+	if p, err := planSuite(BuzzegaMNIST, SuiteOptions{Methods: []string{"er"}, Scenarios: []string{"rot-500"}}); err != nil || len(p.scenarios) != 1 {
+		t.Errorf("er in rot-500: %v", err)
+	}
+	for _, c := range []struct {
+		opt  SuiteOptions
+		want string
+	}{
+		{SuiteOptions{Scenarios: []string{"rot-300"}}, `no scenario "rot-300" (valid: perm, perm-200, perm-500, perm-5120, rot, rot-200, rot-500, rot-5120)`},
+		{SuiteOptions{Scenarios: []string{"rotated"}}, `no scenario "rotated"`},
+		{SuiteOptions{Methods: []string{"sgd"}, Scenarios: []string{"rot-200"}}, "method sgd runs in none of the scenarios selected (it runs in perm, rot)"},
+		{SuiteOptions{Methods: []string{"er"}, Scenarios: []string{"rot", "rot-200"}}, "scenario rot runs none of the methods selected (it runs sgd, ewc-online, si, joint)"},
+		{SuiteOptions{Methods: []string{"lwf"}}, `unknown method "lwf" of suite buzzega-mnist`},
+	} {
+		if _, err := planSuite(BuzzegaMNIST, c.opt); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: error %v, want one containing %q", c.opt, err, c.want)
+		}
+	}
+}
+
+// TestRunBuzzegaSample runs the methods without a buffer in rotated
+// MNIST on the committed sample (3 tasks, one seed): the run files hold
+// the rotations and joint's steps, the table prints the published
+// numbers of the R-MNIST column and flags the shorter sequence.
+func TestRunBuzzegaSample(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains 4 runs")
+	}
+	out := t.TempDir()
+	opt := SuiteOptions{Seeds: []uint64{1}, Scenarios: []string{"rot"}, Data: sampleDir, Out: out, Permutations: 3, FisherSamples: 50}
+	var buf bytes.Buffer
+	if err := RunSuite(context.Background(), BuzzegaMNIST, opt, &buf); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{"sgd", "ewc-online", "si", "joint"} {
+		r, err := results.LoadRun(filepath.Join(out, "runs", "buzzega-rot-mnist", m, "seed1.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.R) != 4 || len(strings.Split(r.Config["rotations"], ",")) != 3 {
+			t.Fatalf("%s: %d rows of R, rotations %q", m, len(r.R), r.Config["rotations"])
+		}
+		acc, _ := results.ACC(r.R)
+		t.Logf("%s: ACC %.3f, steps per task %s", m, acc, r.Config["steps_per_task"])
+		if acc < 0.2 {
+			t.Errorf("%s: ACC %.3f, want well above chance (0.1)", m, acc)
+		}
+		steps := strings.Split(r.Config["steps_per_task"], ",")
+		if (m == "joint") != (steps[0] == "0") {
+			t.Errorf("%s: steps per task %v", m, steps)
+		}
+	}
+	for _, s := range []string{"buzzega-rot-mnist", "95.76", "67.66", "77.35", "71.91", "Changed sequence: 3 tasks instead of the published 20"} {
+		if !strings.Contains(buf.String(), s) {
+			t.Errorf("table lacks %q:\n%s", s, buf.String())
 		}
 	}
 }
