@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
@@ -184,6 +186,7 @@ func (p *suitePlan) runConfig(j suiteJob, ts []*imageTask) map[string]string {
 	if j.m.joint {
 		c["joint"] = "no step in tasks 1.." + strconv.Itoa(len(ts)-1) + "; in the last task's period, the union of every task's training rows, shuffled"
 	}
+	c["init"] = p.opt.Init
 	c["loss_outputs"] = "all"
 	if p.masked(sc) {
 		outs := make([]string, len(ts))
@@ -203,7 +206,7 @@ const suiteEvalBatch = 1000
 // settingDefaults are settings added to the run config after runs were
 // first recorded, with the value a run file without them was trained
 // with.
-var settingDefaults = map[string]string{"loss_outputs": "all"}
+var settingDefaults = map[string]string{"loss_outputs": "all", "init": initDefault}
 
 // sameSettings refuses a run file written with other settings.
 func sameSettings(path string, got, want map[string]string) error {
@@ -238,6 +241,9 @@ func (p *suitePlan) run(ctx context.Context, j suiteJob, ts []*imageTask) (*resu
 	model, err := newSuiteModel(sc, ts, j.seed)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", j.name(), err)
+	}
+	if p.opt.Init == initXavier {
+		xavierInit(model.Params(), j.seed)
 	}
 	meth, err := methods.New(j.m.registry, p.methodConfig(j.m, sc))
 	if err != nil {
@@ -293,4 +299,24 @@ func newSuiteModel(sc suiteScenario, ts []*imageTask, seed uint64) (*models.MLP,
 		in = mnistSide * mnistSide
 	}
 	return models.NewMLP(models.MLPConfig{In: in, Hidden: sc.hidden, Classes: classes, SharedHead: !sc.multiHead}, seed)
+}
+
+// xavierInit redraws every weight matrix of an MLP uniform in
+// ±√(6/(fan_in + fan_out)) (Xavier/Glorot) and sets every bias to 0, as
+// Buzzega et al.'s backbone/__init__.py (xavier) does, from a PCG seeded
+// by seed.
+func xavierInit(p *models.Params, seed uint64) {
+	rng := rand.New(rand.NewPCG(seed, 0x786176)) // "xav"
+	for _, t := range p.Tensors {
+		s := p.Slice(t)
+		if t.Kind != models.Matrix {
+			clear(s)
+			continue
+		}
+		out, in := t.Shape[0], t.Shape[1]
+		a := math.Sqrt(6 / float64(in+out))
+		for j := range s {
+			s[j] = float32((2*rng.Float64() - 1) * a)
+		}
+	}
 }

@@ -72,6 +72,13 @@ type SuiteOptions struct {
 	// first task on. The other scenarios are unchanged. Recorded in every
 	// run's config as loss_outputs.
 	MaskUnseen bool
+	// Init is the initialisation of the MLP: "" or "default" (PyTorch's
+	// default nn.Linear: weights and biases uniform in ±1/√fan_in, the
+	// published setup of every suite here) or "xavier" (weights uniform in
+	// ±√(6/(fan_in + fan_out)), biases 0: Buzzega et al.'s code,
+	// backbone/__init__.py, a probe of that difference). Recorded in
+	// every run's config as init.
+	Init string
 	// Format of the printed tables: "text" (default) or "markdown".
 	Format string
 	// Progress receives one line per run started and finished; nil for
@@ -188,6 +195,12 @@ func buzzegaScenarios() []suiteScenario {
 		mk(true, 5120, map[string]bzSetting{"er": {lr: 0.2}, "agem": {lr: 0.3}, "der": {lr: 0.2, alpha: 0.5}, "derpp": {lr: 0.2, alpha: 0.5, beta: 0.5}}),
 	}
 }
+
+// Initialisations of the MLP (SuiteOptions.Init).
+const (
+	initDefault = "default"
+	initXavier  = "xavier"
+)
 
 // bzProtocol is the protocol of Buzzega et al.'s scenario of family
 // "perm" or "rot" with buffer buf (0: none), e.g. "buzzega-rot-mnist-b200".
@@ -450,6 +463,13 @@ func planSuite(name string, opt SuiteOptions) (*suitePlan, error) {
 				return nil, fmt.Errorf("suite method %s: %w", m.name, err)
 			}
 		}
+	}
+	switch p.opt.Init {
+	case "", initDefault:
+		p.opt.Init = initDefault
+	case initXavier:
+	default:
+		return nil, fmt.Errorf("unknown initialisation %q (valid: %s, %s)", p.opt.Init, initDefault, initXavier)
 	}
 	if p.opt.Format == "" {
 		p.opt.Format = results.FormatText

@@ -913,3 +913,56 @@ func TestSuiteMaskUnseen(t *testing.T) {
 		}
 	}
 }
+
+// TestXavierInit: -init xavier redraws the MLP's weights uniform in
+// ±√(6/(fan_in + fan_out)) (filling the range) and zeroes the biases; an
+// unknown initialisation is refused, and the run config records it (a
+// file without it counts as the default).
+func TestXavierInit(t *testing.T) {
+	m, err := models.NewMLP(models.MLPConfig{In: 784, Hidden: []int{100, 100}, Classes: []int{10}, SharedHead: true}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	xavierInit(m.Params(), 3)
+	for _, tn := range m.Params().Tensors {
+		s := m.Params().Slice(tn)
+		var lo, hi float64
+		for _, v := range s {
+			lo, hi = math.Min(lo, float64(v)), math.Max(hi, float64(v))
+		}
+		if tn.Kind != models.Matrix {
+			if lo != 0 || hi != 0 {
+				t.Errorf("%s: bias in [%g, %g], want 0", tn.Name, lo, hi)
+			}
+			continue
+		}
+		a := math.Sqrt(6 / float64(tn.Shape[0]+tn.Shape[1]))
+		if lo < -a || hi > a || hi < 0.9*a || lo > -0.9*a {
+			t.Errorf("%s: weights in [%g, %g], want filling ±%g", tn.Name, lo, hi, a)
+		}
+	}
+	if _, err := planSuite(BuzzegaMNIST, SuiteOptions{Init: "he"}); err == nil || !strings.Contains(err.Error(), `unknown initialisation "he"`) {
+		t.Errorf("init he: %v", err)
+	}
+	p, err := planSuite(BuzzegaMNIST, SuiteOptions{Init: "xavier", Methods: []string{"sgd"}, Scenarios: []string{"rot"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := p.buildTasks(synthMNIST(1), p.scenarios[0], 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := p.runConfig(suiteJob{sc: p.scenarios[0], m: p.methods[0], seed: 1}, ts)
+	def, _ := planSuite(BuzzegaMNIST, SuiteOptions{Methods: []string{"sgd"}, Scenarios: []string{"rot"}})
+	d := def.runConfig(suiteJob{sc: def.scenarios[0], m: def.methods[0], seed: 1}, ts)
+	if x["init"] != "xavier" || d["init"] != "default" {
+		t.Errorf("init recorded as %q and %q", x["init"], d["init"])
+	}
+	delete(d, "init")
+	if err := sameSettings("old.json", d, def.runConfig(suiteJob{sc: def.scenarios[0], m: def.methods[0], seed: 1}, ts)); err != nil {
+		t.Errorf("a file without init against the default: %v", err)
+	}
+	if err := sameSettings("x.json", d, x); err == nil || !strings.Contains(err.Error(), "init") {
+		t.Errorf("default file against xavier: %v", err)
+	}
+}

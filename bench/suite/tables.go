@@ -103,6 +103,9 @@ func (p *suitePlan) tables(jobs []suiteJob, runs []*results.Run) ([]*table, erro
 		if sc.epochs != def {
 			t.notes = append(t.notes, fmt.Sprintf("Changed budget: %d epochs per task instead of the published %d.", sc.epochs, def))
 		}
+		if p.opt.Init == initXavier {
+			t.notes = append(t.notes, "Changed initialisation (-init xavier): weights uniform in ±√(6/(fan_in + fan_out)), biases 0, as Buzzega et al.'s code, instead of PyTorch's default nn.Linear.")
+		}
 		if p.masked(sc) {
 			t.notes = append(t.notes, "Output mask (-mask-unseen): the training loss covers only the outputs of the classes seen so far (2, 4, 6, 8, 10 during tasks 1–5), as in Hsu et al.'s code; evaluation uses all 10.")
 		}

@@ -72,6 +72,7 @@ func runSuite(args []string) error {
 	perms := fs.Int("permutations", 0, "number of tasks of permuted-mnist (default 10) and of buzzega-mnist's permuted and rotated MNIST (default 20)")
 	fisher := fs.Int("fisher-samples", 0, "rows per task for EWC's Fisher (default 10000 for split-mnist, 1000 for permuted-mnist, 55000 (every training row) for buzzega-mnist)")
 	format := fs.String("format", "text", "table format: text or markdown")
+	initFlag := fs.String("init", "default", "MLP initialisation: default (PyTorch's nn.Linear, the published setup here) or xavier\n(weights uniform in ±√(6/(fan_in+fan_out)), biases 0, as Buzzega et al.'s code; a probe)")
 	quiet := fs.Bool("q", false, "no progress lines on stderr")
 	mask := fs.Bool("mask-unseen", false, "split-mnist class scenario: the training loss covers only the outputs of the classes seen so far\n(2 during task 1, 4 during task 2, …), as Hsu et al.'s code does; default off (all 10 outputs)")
 	var sets suiteSets
@@ -113,7 +114,7 @@ func runSuite(args []string) error {
 	opt := suite.SuiteOptions{
 		Seeds: sd, Methods: suiteList(*methodsFlag), Scenarios: suiteList(*scenarios),
 		Data: *data, Out: *out, Jobs: *jobs, Epochs: *epochs, Permutations: *perms,
-		FisherSamples: *fisher, Set: sets, Format: *format, MaskUnseen: *mask,
+		FisherSamples: *fisher, Set: sets, Format: *format, MaskUnseen: *mask, Init: *initFlag,
 	}
 	if !*quiet {
 		opt.Progress = os.Stderr
