@@ -105,6 +105,8 @@ const buzzega2020 = "Buzzega, Boschini, Porrello, Abati & Calderara 2020, \"Dark
 const (
 	colPMNIST = "P-MNIST Domain-IL"
 	colRMNIST = "R-MNIST Domain-IL"
+	colSClass = "S-MNIST Class-IL"
+	colSTask  = "S-MNIST Task-IL"
 )
 
 func bzSource(col string) string { return buzzega2020 + ", " + col + " column" }
@@ -123,6 +125,8 @@ func viaMammothCol(col, example string) string {
 var bzVia = map[string]string{
 	colPMNIST: viaMammothCol(colPMNIST, "buffer 500 \"ER 80.60\", \"A-GEM 67.56\", \"DER 87.29\", \"DER++ 88.21\"; no buffer \"SI 65.86\""),
 	colRMNIST: viaMammothCol(colRMNIST, "buffer 500 \"ER 88.91\", \"A-GEM 80.31\", \"DER 92.24\", \"DER++ 92.77\"; no buffer \"SI 71.91\""),
+	colSClass: viaMammothCol(colSClass, "no buffer \"SGD 19.60\", \"oEWC 20.46\", \"SI 19.27\", \"LwF 19.62\", \"JOINT 95.57\""),
+	colSTask:  viaMammothCol(colSTask, "no buffer \"SGD 94.94\", \"oEWC 98.39\", \"SI 96.00\", \"LwF 94.11\", \"JOINT 99.51\""),
 }
 
 // bz is a cell of Buzzega et al.'s table: the column col, the suite
@@ -152,6 +156,14 @@ func init() {
 		rot(200, "er", "ER", 85.01), rot(200, "agem", "A-GEM", 81.91), rot(200, "der", "DER", 90.04), rot(200, "derpp", "DER++", 90.43),
 		rot(500, "er", "ER", 88.91), rot(500, "agem", "A-GEM", 80.31), rot(500, "der", "DER", 92.24), rot(500, "derpp", "DER++", 92.77),
 		rot(5120, "er", "ER", 93.45), rot(5120, "agem", "A-GEM", 80.18), rot(5120, "der", "DER", 94.14), rot(5120, "derpp", "DER++", 94.65),
+		// Sequential MNIST, the methods without a buffer; Class-IL and
+		// Task-IL are two columns of the same runs.
+		bz(colSClass, "buzzega-seq-mnist-class", "joint", "JOINT", 95.57), bz(colSClass, "buzzega-seq-mnist-class", "sgd", "SGD", 19.60),
+		bz(colSClass, "buzzega-seq-mnist-class", "ewc-online", "oEWC", 20.46), bz(colSClass, "buzzega-seq-mnist-class", "si", "SI", 19.27),
+		bz(colSClass, "buzzega-seq-mnist-class", "lwf", "LwF", 19.62),
+		bz(colSTask, "buzzega-seq-mnist-task", "joint", "JOINT", 99.51), bz(colSTask, "buzzega-seq-mnist-task", "sgd", "SGD", 94.94),
+		bz(colSTask, "buzzega-seq-mnist-task", "ewc-online", "oEWC", 98.39), bz(colSTask, "buzzega-seq-mnist-task", "si", "SI", 96.00),
+		bz(colSTask, "buzzega-seq-mnist-task", "lwf", "LwF", 94.11),
 	)
 }
 

@@ -67,7 +67,7 @@ func RunSuite(ctx context.Context, name string, opt SuiteOptions, w io.Writer) e
 		if err != nil {
 			return err
 		}
-		ts, err := p.buildTasks(data, j.sc, j.seed)
+		ts, err := p.jobTasks(data, j)
 		if err != nil {
 			return err
 		}
@@ -97,7 +97,7 @@ func RunSuite(ctx context.Context, name string, opt SuiteOptions, w io.Writer) e
 			ts := shared[j.sc.protocol]
 			if ts == nil {
 				var err error
-				if ts, err = p.buildTasks(data, j.sc, j.seed); err != nil {
+				if ts, err = p.jobTasks(data, j); err != nil {
 					return err
 				}
 			}
@@ -183,12 +183,15 @@ func (p *suitePlan) runConfig(j suiteJob, ts []*imageTask) map[string]string {
 	case p.name != SplitMNIST:
 		c["permutations"] = strconv.Itoa(len(ts))
 	}
+	if sc.taskIL {
+		c["scoring"] = "task-il: argmax over the outputs of the row's own task's classes"
+	}
 	if j.m.joint {
 		c["joint"] = "no step in tasks 1.." + strconv.Itoa(len(ts)-1) + "; in the last task's period, the union of every task's training rows, shuffled"
 	}
 	c["init"] = p.opt.Init
 	c["loss_outputs"] = "all"
-	if p.masked(sc) {
+	if p.masked(sc) || j.m.maskSeen && sc.seq {
 		outs := make([]string, len(ts))
 		for i, t := range ts {
 			outs[i] = strconv.Itoa(t.outputs)
@@ -245,6 +248,10 @@ func (p *suitePlan) run(ctx context.Context, j suiteJob, ts []*imageTask) (*resu
 	if p.opt.Init == initXavier {
 		xavierInit(model.Params(), j.seed)
 	}
+	var scored models.Model = model
+	if sc.taskIL {
+		scored = &taskILModel{MLP: model, tasks: ts}
+	}
 	meth, err := methods.New(j.m.registry, p.methodConfig(j.m, sc))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", j.name(), err)
@@ -260,7 +267,7 @@ func (p *suitePlan) run(ctx context.Context, j suiteJob, ts []*imageTask) (*resu
 		return nil, fmt.Errorf("%s: unknown optimiser %q", j.name(), j.m.optimizer)
 	}
 	set := bench.Settings{Batch: sc.batch, EvalBatch: suiteEvalBatch, LR: lr, MinLR: lr, Schedule: bench.Constant}
-	loop := bench.NewLoop(j.name(), model, meth, opt, set, j.seed)
+	loop := bench.NewLoop(j.name(), scored, meth, opt, set, j.seed)
 	if p.opt.Progress != nil {
 		fmt.Fprintf(p.opt.Progress, "%s: started\n", j.name())
 	}
@@ -319,4 +326,50 @@ func xavierInit(p *models.Params, seed uint64) {
 			s[j] = float32((2*rng.Float64() - 1) * a)
 		}
 	}
+}
+
+// taskILModel scores an MLP Task-IL, as Buzzega et al.'s mask_classes:
+// a row of task t is predicted by the argmax over the outputs of t's
+// classes alone (the other logits masked), and its loss is the
+// cross-entropy over those outputs. Training goes to the MLP unchanged.
+type taskILModel struct {
+	*models.MLP
+	tasks []*imageTask
+}
+
+// Evaluate scores b Task-IL.
+func (m *taskILModel) Evaluate(b *models.Batch) (models.Score, error) {
+	var s models.Score
+	var ferr error
+	_, err := m.ForwardOutputs(b, models.ForwardOptions{}, false, func(out *models.Outputs, _ []float32) float64 {
+		for i, r := range out.Row {
+			t := b.Task[r]
+			if t < 0 || t >= len(m.tasks) {
+				ferr = fmt.Errorf("task-il scoring: row %d of task %d (the sequence has %d)", r, t, len(m.tasks))
+				return 0
+			}
+			z := out.Logits[i*out.Width : (i+1)*out.Width]
+			best, mx := -1, math.Inf(-1)
+			for _, d := range m.tasks[t].digits {
+				if v := float64(z[d]); v > mx {
+					best, mx = int(d), v
+				}
+			}
+			var sum float64
+			for _, d := range m.tasks[t].digits {
+				sum += math.Exp(float64(z[d]) - mx)
+			}
+			y := int(b.Targets[r])
+			if best == y {
+				s.Correct++
+			}
+			s.Total++
+			s.LossSum += mx + math.Log(sum) - float64(z[y])
+		}
+		return 0
+	})
+	if err == nil {
+		err = ferr
+	}
+	return s, err
 }

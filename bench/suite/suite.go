@@ -110,6 +110,8 @@ type suiteScenario struct {
 	// buffer).
 	raw     bool
 	rotated bool                 // rotated MNIST: each task rotates the images by a fixed angle instead of permuting them
+	seq     bool                 // sequential MNIST: 5 tasks of two digits, one 10-way head labelling the digits (Class-IL)
+	taskIL  bool                 // sequential MNIST scored Task-IL: the logits of other tasks' classes masked at test time
 	tasks   int                  // permuted or rotated tasks (0 = SuiteOptions.Permutations or 10)
 	tuned   map[string]bzSetting // suite method → settings
 }
@@ -117,8 +119,10 @@ type suiteScenario struct {
 // bzSetting is one method's tuned setting in Buzzega et al.'s code
 // (utils/best_args.py) for a dataset and buffer size: the learning rate,
 // α and β (DER, DER++), c and ξ (SI), e_lambda and γ (online EWC, in
-// their code's convention: the penalty e_lambda·Σ F·(θ − θ*)²).
-type bzSetting struct{ lr, alpha, beta, c, xi, eLambda, gamma float64 }
+// their code's convention: the penalty e_lambda·Σ F·(θ − θ*)²), and for
+// LwF α (the distillation's weight), the temperature and wd_reg (an L2
+// penalty wd_reg·Σθ²).
+type bzSetting struct{ lr, alpha, beta, c, xi, eLambda, gamma, temp, wd float64 }
 
 // Hsu et al.'s settings, from the scripts of their code
 // (scripts/split_MNIST_incremental_{task,domain,class}.sh,
@@ -193,7 +197,34 @@ func buzzegaScenarios() []suiteScenario {
 		mk(true, 200, map[string]bzSetting{"er": {lr: 0.2}, "agem": {lr: 0.1}, "der": {lr: 0.2, alpha: 1}, "derpp": {lr: 0.1, alpha: 1, beta: 0.5}}),
 		mk(true, 500, map[string]bzSetting{"er": {lr: 0.2}, "agem": {lr: 0.3}, "der": {lr: 0.2, alpha: 0.5}, "derpp": {lr: 0.2, alpha: 0.5, beta: 1}}),
 		mk(true, 5120, map[string]bzSetting{"er": {lr: 0.2}, "agem": {lr: 0.3}, "der": {lr: 0.2, alpha: 0.5}, "derpp": {lr: 0.2, alpha: 0.5, beta: 0.5}}),
+		seqScenario(false), seqScenario(true),
 	}
+}
+
+// seqScenario is Buzzega et al.'s sequential MNIST (datasets/seq_mnist.py,
+// best_args['seq-mnist']): 5 tasks of two digits (0/1, 2/3, …, 8/9), one
+// 10-way head labelling the digits, 784 inputs pixel/255, MLP 100-100,
+// plain SGD with batch 10, one epoch per task; the methods without a
+// buffer (LwF among them). Class-IL scores the argmax of all 10 outputs,
+// Task-IL (taskIL) the argmax of the two outputs of the row's own task
+// (their mask_classes); the training is the same, so the two scenarios
+// are the same runs scored two ways.
+func seqScenario(taskIL bool) suiteScenario {
+	sc := suiteScenario{
+		protocol: "buzzega-seq-mnist-class", short: "seq-class",
+		title:  "sequential MNIST (Buzzega et al. 2020), Class-IL",
+		hidden: []int{100, 100}, epochs: 1, batch: 10, raw: true, seq: true, taskIL: taskIL, tasks: 5, fisher: 55000,
+		setup: "5 tasks of two digits (0/1, 2/3, 4/5, 6/7, 8/9), one shared 10-way head labelling the digits, scored with all 10 outputs (Class-IL), 784 inputs pixel/255",
+		tuned: map[string]bzSetting{"sgd": {lr: 0.03}, "joint": {lr: 0.03},
+			"ewc-online": {lr: 0.03, eLambda: 90, gamma: 1}, "si": {lr: 0.1, c: 1, xi: 0.9},
+			"lwf": {lr: 0.03, alpha: 1, temp: 2, wd: 0.0005}},
+	}
+	if taskIL {
+		sc.protocol, sc.short = "buzzega-seq-mnist-task", "seq-task"
+		sc.title = "sequential MNIST (Buzzega et al. 2020), Task-IL"
+		sc.setup = "5 tasks of two digits (0/1, 2/3, 4/5, 6/7, 8/9), one shared 10-way head labelling the digits, scored with the two outputs of the row's own task (Task-IL: the other tasks' logits masked at test time), 784 inputs pixel/255"
+	}
+	return sc
 }
 
 // Initialisations of the MLP (SuiteOptions.Init).
@@ -221,11 +252,18 @@ type suiteMethod struct {
 	// buffered marks a method of Buzzega et al.'s suite that runs in the
 	// scenarios with a buffer (the others run in those without one).
 	buffered bool
-	// joint trains as Buzzega et al.'s joint baseline in Domain-IL: no
-	// step during the first tasks, then, in the last task's period, one
-	// pass (epochs) over the union of every task's training rows,
-	// shuffled (see jointTask).
+	// joint trains as Buzzega et al.'s joint baseline: no step during the
+	// first tasks, then, in the last task's period, one pass (epochs)
+	// over the union of every task's training rows, shuffled (see
+	// jointTask).
 	joint bool
+	// classIL marks a method of Buzzega et al.'s suite that runs only in
+	// sequential MNIST (their LwF is Class-IL and Task-IL only).
+	classIL bool
+	// maskSeen trains with the loss over the outputs of the classes seen
+	// so far (Batch.Outputs = 2, 4, …, 10 in sequential MNIST), as
+	// Buzzega et al.'s LwF does.
+	maskSeen bool
 }
 
 // bzMethods are the methods of Buzzega et al.'s suite, all with plain
@@ -270,6 +308,15 @@ var bzMethods = []suiteMethod{
 		}},
 	{name: "joint", summary: "joint training (upper bound): one epoch over every task's rows together, in the last task's period", registry: "naive", optimizer: "sgd", joint: true,
 		config: func(suiteScenario) methods.Config { return methods.Config{} }},
+	// Their lwf (Class-IL): the loss over the classes seen so far, the
+	// distillation α·CE(softmax(z_old/T), softmax(z/T)) over the earlier
+	// tasks' classes only, a warm-up of the classifier alone on the new
+	// task's two outputs before each task, and wd_reg·Σθ².
+	{name: "lwf", summary: "LwF as Buzzega et al.: loss over seen classes, distillation of old classes, head warm-up, L2", registry: "lwf", optimizer: "sgd", classIL: true, maskSeen: true,
+		config: func(sc suiteScenario) methods.Config {
+			t := sc.tuned["lwf"]
+			return methods.Config{"weight": fmtFloat(t.alpha), "temperature": fmtFloat(t.temp), "distil_outputs": "old", "warmup": "true", "l2": fmtFloat(t.wd)}
+		}},
 }
 
 var suiteMethods = []suiteMethod{
@@ -497,6 +544,9 @@ func (p *suitePlan) applies(sc suiteScenario, m suiteMethod) bool {
 	if p.name != BuzzegaMNIST {
 		return true
 	}
+	if m.classIL && !sc.seq {
+		return false
+	}
 	return m.buffered == (sc.buffer > 0)
 }
 
@@ -616,6 +666,22 @@ func (p *suitePlan) buildTasks(data *mnistData, sc suiteScenario, seed uint64) (
 		return ts, nil
 	}
 	label := [10]int32{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
+	if sc.seq {
+		for k := 0; k < 5; k++ {
+			var lab [10]int32
+			for d := range lab {
+				lab[d] = -1
+			}
+			a, b := 2*k, 2*k+1
+			lab[a], lab[b] = int32(a), int32(b)
+			t, err := newImageTask(data, k, fmt.Sprintf("mnist-%d%d", a, b), 10, lab, nil, true)
+			if err != nil {
+				return nil, err
+			}
+			ts = append(ts, t)
+		}
+		return ts, nil
+	}
 	n, width := p.taskCount(sc), suiteInputs
 	if sc.raw {
 		width = mnistSide * mnistSide
@@ -649,7 +715,7 @@ func (p *suitePlan) buildTasks(data *mnistData, sc suiteScenario, seed uint64) (
 // taskCount is the number of tasks of a permuted or rotated MNIST
 // scenario.
 func (p *suitePlan) taskCount(sc suiteScenario) int {
-	if sc.tasks > 0 && p.opt.Permutations == 0 {
+	if sc.seq || sc.tasks > 0 && p.opt.Permutations == 0 {
 		return sc.tasks
 	}
 	return p.perms
@@ -667,6 +733,22 @@ const (
 // (np.random.uniform(0, 180)).
 func rotationAngle(seed uint64, k int) float64 {
 	return 180 * rand.New(rand.NewPCG(seed, streamRot+uint64(k))).Float64()
+}
+
+// jobTasks returns the tasks of job j: those of its scenario and seed,
+// with the loss over the classes seen so far for a method that trains so
+// (maskSeen) in sequential MNIST.
+func (p *suitePlan) jobTasks(data *mnistData, j suiteJob) ([]*imageTask, error) {
+	ts, err := p.buildTasks(data, j.sc, j.seed)
+	if err != nil {
+		return nil, err
+	}
+	if j.m.maskSeen && j.sc.seq {
+		for k, t := range ts {
+			t.outputs = 2 * (k + 1)
+		}
+	}
+	return ts, nil
 }
 
 // stepsPerTask is epochs × ⌈N/batch⌉ for each task; for joint (m.joint)

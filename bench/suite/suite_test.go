@@ -466,6 +466,9 @@ func TestPublishedResults(t *testing.T) {
 	p := &suitePlan{name: BuzzegaMNIST}
 	for _, sc := range buzzegaScenarios() {
 		col := map[bool]string{false: colPMNIST, true: colRMNIST}[sc.rotated]
+		if sc.seq {
+			col = map[bool]string{false: colSClass, true: colSTask}[sc.taskIL]
+		}
 		for _, m := range bzMethods {
 			pub, ok := LookupPublished(sc.protocol, m.name)
 			if ok != p.applies(sc, m) {
@@ -560,7 +563,7 @@ func TestJointStream(t *testing.T) {
 	for _, rot := range []bool{false, true} {
 		var sc suiteScenario
 		for _, s := range buzzegaScenarios() {
-			if s.buffer == 0 && s.rotated == rot {
+			if s.buffer == 0 && s.rotated == rot && !s.seq {
 				sc = s
 			}
 		}
@@ -624,11 +627,11 @@ func TestBuzzegaPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"perm", "perm-200", "perm-500", "perm-5120", "rot", "rot-200", "rot-500", "rot-5120"}
+	want := []string{"perm", "perm-200", "perm-500", "perm-5120", "rot", "rot-200", "rot-500", "rot-5120", "seq-class", "seq-task"}
 	if got := scenarioNames(p.scenarios); !slices.Equal(got, want) {
 		t.Errorf("scenarios %v, want %v", got, want)
 	}
-	if got := SuiteMethodsOf(BuzzegaMNIST); !slices.Equal(got, []string{"er", "agem", "der", "derpp", "sgd", "ewc-online", "si", "joint"}) {
+	if got := SuiteMethodsOf(BuzzegaMNIST); !slices.Equal(got, []string{"er", "agem", "der", "derpp", "sgd", "ewc-online", "si", "joint", "lwf"}) {
 		t.Errorf("methods %v", got)
 	}
 	pairs := 0
@@ -636,14 +639,14 @@ func TestBuzzegaPlan(t *testing.T) {
 		for _, m := range p.methods {
 			if p.applies(sc, m) {
 				pairs++
-				if m.buffered != (sc.buffer > 0) {
+				if m.buffered != (sc.buffer > 0) || m.name == "lwf" && !sc.seq {
 					t.Errorf("%s runs in %s", m.name, sc.short)
 				}
 			}
 		}
 	}
-	if pairs != 2*4+6*4 {
-		t.Errorf("%d (scenario, method) pairs, want 32", pairs)
+	if pairs != 2*4+6*4+2*5 {
+		t.Errorf("%d (scenario, method) pairs, want 42", pairs)
 	}
 	// Tuned settings of rotated MNIST (best_args['rot-mnist']) and their
 	// conversion: online EWC's λ is twice e_lambda, SI clips and
@@ -663,6 +666,12 @@ func TestBuzzegaPlan(t *testing.T) {
 		{"rot-200", "derpp", "beta", "0.5", 0.1},
 		{"rot-5120", "derpp", "alpha", "0.5", 0.2},
 		{"rot-500", "der", "alpha", "0.5", 0.2},
+		{"seq-class", "ewc-online", "lambda", "180", 0.03},
+		{"seq-task", "si", "xi", "0.9", 0.1},
+		{"seq-class", "lwf", "l2", "0.0005", 0.03},
+		{"seq-class", "lwf", "distil_outputs", "old", 0.03},
+		{"seq-task", "lwf", "warmup", "true", 0.03},
+		{"seq-task", "joint", "", "", 0.03},
 	} {
 		var sc suiteScenario
 		for _, s := range p.scenarios {
@@ -679,7 +688,7 @@ func TestBuzzegaPlan(t *testing.T) {
 		}
 	}
 	// Default scenarios follow the methods asked for.
-	if p, err := planSuite(BuzzegaMNIST, SuiteOptions{Methods: []string{"si"}}); err != nil || !slices.Equal(scenarioNames(p.scenarios), []string{"perm", "rot"}) {
+	if p, err := planSuite(BuzzegaMNIST, SuiteOptions{Methods: []string{"si"}}); err != nil || !slices.Equal(scenarioNames(p.scenarios), []string{"perm", "rot", "seq-class", "seq-task"}) {
 		t.Errorf("si alone: scenarios %v, error %v", scenarioNames(p.scenarios), err)
 	}
 	if p, err := planSuite(BuzzegaMNIST, SuiteOptions{Methods: []string{"er"}, Scenarios: []string{"rot-500"}}); err != nil || len(p.scenarios) != 1 {
@@ -689,11 +698,13 @@ func TestBuzzegaPlan(t *testing.T) {
 		opt  SuiteOptions
 		want string
 	}{
-		{SuiteOptions{Scenarios: []string{"rot-300"}}, `no scenario "rot-300" (valid: perm, perm-200, perm-500, perm-5120, rot, rot-200, rot-500, rot-5120)`},
+		{SuiteOptions{Scenarios: []string{"rot-300"}}, `no scenario "rot-300" (valid: perm, perm-200, perm-500, perm-5120, rot, rot-200, rot-500, rot-5120, seq-class, seq-task)`},
 		{SuiteOptions{Scenarios: []string{"rotated"}}, `no scenario "rotated"`},
-		{SuiteOptions{Methods: []string{"sgd"}, Scenarios: []string{"rot-200"}}, "method sgd runs in none of the scenarios selected (it runs in perm, rot)"},
+		{SuiteOptions{Methods: []string{"sgd"}, Scenarios: []string{"rot-200"}}, "method sgd runs in none of the scenarios selected (it runs in perm, rot, seq-class, seq-task)"},
 		{SuiteOptions{Methods: []string{"er"}, Scenarios: []string{"rot", "rot-200"}}, "scenario rot runs none of the methods selected (it runs sgd, ewc-online, si, joint)"},
-		{SuiteOptions{Methods: []string{"lwf"}}, `unknown method "lwf" of suite buzzega-mnist`},
+		{SuiteOptions{Scenarios: []string{"seq"}}, `no scenario "seq"`},
+		{SuiteOptions{Methods: []string{"lwf"}, Scenarios: []string{"rot"}}, "method lwf runs in none of the scenarios selected (it runs in seq-class, seq-task)"},
+		{SuiteOptions{Methods: []string{"mas"}}, `unknown method "mas" of suite buzzega-mnist`},
 	} {
 		if _, err := planSuite(BuzzegaMNIST, c.opt); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: error %v, want one containing %q", c.opt, err, c.want)
@@ -736,6 +747,39 @@ func TestRunBuzzegaSample(t *testing.T) {
 	for _, s := range []string{"buzzega-rot-mnist", "95.76", "67.66", "77.35", "71.91", "Changed sequence: 3 tasks instead of the published 20"} {
 		if !strings.Contains(buf.String(), s) {
 			t.Errorf("table lacks %q:\n%s", s, buf.String())
+		}
+	}
+	// Sequential MNIST: LwF in both scorings; the same training, so the
+	// Class-IL and Task-IL runs have the same losses in training.
+	opt = SuiteOptions{Seeds: []uint64{1}, Scenarios: []string{"seq-class", "seq-task"}, Methods: []string{"lwf", "sgd"}, Data: sampleDir, Out: out, FisherSamples: 50}
+	buf.Reset()
+	if err := RunSuite(context.Background(), BuzzegaMNIST, opt, &buf); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{"lwf", "sgd"} {
+		rc, err := results.LoadRun(filepath.Join(out, "runs", "buzzega-seq-mnist-class", m, "seed1.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rt, err := results.LoadRun(filepath.Join(out, "runs", "buzzega-seq-mnist-task", m, "seed1.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ac, _ := results.ACC(rc.R)
+		at, _ := results.ACC(rt.R)
+		t.Logf("seq %s: Class-IL %.3f, Task-IL %.3f", m, ac, at)
+		if at < ac+0.2 {
+			t.Errorf("seq %s: Task-IL %.3f, Class-IL %.3f: want Task-IL well above", m, at, ac)
+		}
+		for i := range rc.Periods {
+			if rc.Periods[i].WakeLoss != rt.Periods[i].WakeLoss {
+				t.Errorf("seq %s: period %d trained differently in the two scorings (%v, %v)", m, i, rc.Periods[i].WakeLoss, rt.Periods[i].WakeLoss)
+			}
+		}
+	}
+	for _, s := range []string{"19.62", "94.11", "19.60", "94.94"} {
+		if !strings.Contains(buf.String(), s) {
+			t.Errorf("seq table lacks %q:\n%s", s, buf.String())
 		}
 	}
 }
@@ -964,5 +1008,88 @@ func TestXavierInit(t *testing.T) {
 	}
 	if err := sameSettings("x.json", d, x); err == nil || !strings.Contains(err.Error(), "init") {
 		t.Errorf("default file against xavier: %v", err)
+	}
+}
+
+// TestSeqMNIST: Buzzega et al.'s sequential MNIST has 5 tasks of two
+// digits labelled by the digit on one 10-way head; LwF's tasks train on
+// the classes seen so far (Outputs 2, 4, …), the other methods' on all;
+// Task-IL scoring takes the argmax over the row's own task's two
+// outputs, Class-IL over all ten.
+func TestSeqMNIST(t *testing.T) {
+	data := synthMNIST(3)
+	p, err := planSuite(BuzzegaMNIST, SuiteOptions{Scenarios: []string{"seq-class", "seq-task"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := names(p.methods); !slices.Equal(got, []string{"sgd", "ewc-online", "si", "joint", "lwf"}) {
+		t.Errorf("seq methods %v", got)
+	}
+	lwf, _ := lookupSuiteMethod(BuzzegaMNIST, "lwf")
+	sgd, _ := lookupSuiteMethod(BuzzegaMNIST, "sgd")
+	sc := p.scenarios[1]
+	if !sc.taskIL || sc.batch != 10 {
+		t.Fatalf("seq-task: %+v", sc)
+	}
+	ts, err := p.jobTasks(data, suiteJob{sc: sc, m: lwf, seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, _ := p.jobTasks(data, suiteJob{sc: sc, m: sgd, seed: 1})
+	for k, task := range ts {
+		if want := []int32{int32(2 * k), int32(2*k + 1)}; !slices.Equal(task.digits, want) || task.Classes() != 10 || task.outputs != 2*(k+1) || plain[k].outputs != 0 {
+			t.Errorf("task %d: digits %v, %d classes, outputs %d (sgd %d)", k, task.digits, task.Classes(), task.outputs, plain[k].outputs)
+		}
+		b, _ := task.Sample(rand.New(rand.NewPCG(1, 1)), 4)
+		for i := 0; i < b.B; i++ {
+			if y := b.Targets[i]; y != int32(2*k) && y != int32(2*k+1) {
+				t.Errorf("task %d: label %d", k, y)
+			}
+		}
+	}
+	if c := p.runConfig(suiteJob{sc: sc, m: lwf, seed: 1}, ts); c["loss_outputs"] != "seen classes, per task 2,4,6,8,10" || c["scoring"] == "" {
+		t.Errorf("lwf run config: loss_outputs %q, scoring %q", c["loss_outputs"], c["scoring"])
+	}
+	if c := p.runConfig(suiteJob{sc: sc, m: sgd, seed: 1}, plain); c["loss_outputs"] != "all" {
+		t.Errorf("sgd run config: loss_outputs %q", c["loss_outputs"])
+	}
+	// Scoring: Task-IL against a hand count over the logits.
+	m, err := newSuiteModel(sc, plain, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	til := &taskILModel{MLP: m, tasks: plain}
+	for k, task := range plain {
+		bs, _ := task.Test(100)
+		b := bs[0]
+		got, err := til.Evaluate(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		class, _ := m.Evaluate(b)
+		var want models.Score
+		_, err = m.ForwardOutputs(b, models.ForwardOptions{}, false, func(o *models.Outputs, _ []float32) float64 {
+			for i, r := range o.Row {
+				z := o.Logits[i*o.Width:]
+				pred := 2 * k
+				if z[2*k+1] > z[2*k] {
+					pred = 2*k + 1
+				}
+				if int32(pred) == b.Targets[r] {
+					want.Correct++
+				}
+				want.Total++
+			}
+			return 0
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Correct != want.Correct || got.Total != want.Total || class.Total != want.Total {
+			t.Errorf("task %d: task-il %d/%d, by hand %d/%d", k, got.Correct, got.Total, want.Correct, want.Total)
+		}
+		if got.Correct < class.Correct {
+			t.Errorf("task %d: task-il %d correct below class-il %d", k, got.Correct, class.Correct)
+		}
 	}
 }
