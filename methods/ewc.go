@@ -16,7 +16,8 @@ import (
 //     decades; the profiles' grids start from it (EWC itself only checks
 //     that it parses).
 //   - fisher_samples: training rows drawn with Sample at the end of each
-//     task to estimate the Fisher.
+//     task to estimate the Fisher; 0 means every training row of the task
+//     once (for tasks that report NumTrain, as the image suites' do).
 //   - online: keep one running (F, θ*) anchor, F ← γF + F_new (online
 //     EWC, Schwarz et al. 2018), instead of one anchor per past task.
 //   - gamma: γ, the decay of the old Fisher in online mode.
@@ -95,7 +96,7 @@ func newEWC(cfg Config, defaults map[string]string) (*ewc, error) {
 	s := Parse(cfg, defaults)
 	e := &ewc{
 		lambda:  s.Float("lambda", 0, math.Inf(1)),
-		samples: s.Int("fisher_samples", 1, math.MaxInt32),
+		samples: s.Int("fisher_samples", 0, math.MaxInt32),
 		online:  s.Bool("online"),
 		gamma:   s.Float("gamma", 0, 1),
 		byProb:  s.Choice("fisher_weight", "none", "prob") == "prob",
@@ -115,9 +116,17 @@ func (e *ewc) BeginTask(*Env, TaskData) error {
 
 // EndTask estimates the task's Fisher and stores the anchor.
 func (e *ewc) EndTask(env *Env, t TaskData) error {
-	b, err := t.Sample(env.RNG, e.samples)
+	n := e.samples
+	if n == 0 {
+		nt, ok := t.(interface{ NumTrain() int })
+		if !ok || nt.NumTrain() <= 0 {
+			return fmt.Errorf("ewc: fisher_samples=0 (every training row) needs a task that reports its training rows; task %d (%s) does not", t.Index(), t.Name())
+		}
+		n = nt.NumTrain()
+	}
+	b, err := t.Sample(env.RNG, n)
 	if err != nil {
-		return fmt.Errorf("ewc: sampling %d rows of task %d (%s) for the Fisher: %w", e.samples, t.Index(), t.Name(), err)
+		return fmt.Errorf("ewc: sampling %d rows of task %d (%s) for the Fisher: %w", n, t.Index(), t.Name(), err)
 	}
 	f, loss, err := fisher(env.Model, withTask(b, t.Index()), e.byProb)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/sleepbench/sleepbench/models"
@@ -365,5 +366,44 @@ func TestEWCAnchors(t *testing.T) {
 				t.Fatal("online anchor θ* is not the latest parameters")
 			}
 		}
+	}
+}
+
+// countingTask is a synthTask that reports its training rows and records
+// the size of every Sample.
+type countingTask struct {
+	*synthTask
+	asked []int
+}
+
+func (t *countingTask) NumTrain() int { return t.train.B }
+
+func (t *countingTask) Sample(rng *rand.Rand, n int) (*models.Batch, error) {
+	t.asked = append(t.asked, n)
+	return t.synthTask.Sample(rng, n)
+}
+
+// TestFisherEveryRow: fisher_samples=0 asks the task for all its
+// training rows (NumTrain), and refuses a task that does not report them.
+func TestFisherEveryRow(t *testing.T) {
+	tasks := clusterTasks(5)
+	m, err := New("ewc", Config{"fisher_samples": "0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	model, err := models.NewMLP(models.MLPConfig{In: 10, Hidden: []int{4}, Classes: []int{2}, SharedHead: true}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &Env{Model: model, RNG: rand.New(rand.NewPCG(1, 1)), Logf: func(string, ...any) {}}
+	ct := &countingTask{synthTask: tasks[0]}
+	if err := m.EndTask(env, ct); err != nil {
+		t.Fatal(err)
+	}
+	if len(ct.asked) != 1 || ct.asked[0] != tasks[0].train.B {
+		t.Errorf("Fisher sampled %v rows, want all %d once", ct.asked, tasks[0].train.B)
+	}
+	if err := m.EndTask(env, tasks[1]); err == nil || !strings.Contains(err.Error(), "fisher_samples=0") {
+		t.Errorf("a task without NumTrain: %v", err)
 	}
 }
