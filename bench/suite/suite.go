@@ -56,7 +56,7 @@ type SuiteOptions struct {
 	Permutations int
 	// FisherSamples is the rows EWC draws per task for its Fisher; 0
 	// means the suite's default (10,000 for split MNIST, 1,000 for
-	// permuted MNIST).
+	// permuted MNIST, every training row of the task for buzzega-mnist).
 	FisherSamples int
 	// Set overrides settings of the published setup, each "METHOD.KEY=VALUE":
 	// a setting of the method's registered Method (e.g. "ewc.lambda=400",
@@ -175,7 +175,7 @@ func buzzegaScenarios() []suiteScenario {
 			protocol: bzProtocol(family, buf), short: family,
 			title:  fmt.Sprintf("%s (Buzzega et al. 2020), no buffer", title),
 			hidden: []int{100, 100}, epochs: 1, batch: 128, buffer: buf, raw: true, rotated: rot, tasks: 20, tuned: tuned,
-			fisher: 55000, setup: setup,
+			fisher: 0, setup: setup,
 		}
 		if buf > 0 {
 			sc.short += fmt.Sprintf("-%d", buf)
@@ -213,7 +213,7 @@ func seqScenario(taskIL bool) suiteScenario {
 	sc := suiteScenario{
 		protocol: "buzzega-seq-mnist-class", short: "seq-class",
 		title:  "sequential MNIST (Buzzega et al. 2020), Class-IL",
-		hidden: []int{100, 100}, epochs: 1, batch: 10, raw: true, seq: true, taskIL: taskIL, tasks: 5, fisher: 55000,
+		hidden: []int{100, 100}, epochs: 1, batch: 10, raw: true, seq: true, taskIL: taskIL, tasks: 5, fisher: 0,
 		setup: "5 tasks of two digits (0/1, 2/3, 4/5, 6/7, 8/9), one shared 10-way head labelling the digits, scored with all 10 outputs (Class-IL), 784 inputs pixel/255",
 		tuned: map[string]bzSetting{"sgd": {lr: 0.03}, "joint": {lr: 0.03},
 			"ewc-online": {lr: 0.03, eLambda: 90, gamma: 1}, "si": {lr: 0.1, c: 1, xi: 0.9},
@@ -289,8 +289,9 @@ var bzMethods = []suiteMethod{
 		config: func(suiteScenario) methods.Config { return methods.Config{} }},
 	// Their ewc_on: penalty e_lambda·Σ F·(θ − θ*)², so λ = 2·e_lambda in
 	// this harness's (λ/2)·Σ F·(θ − θ*)²; F from every training row of
-	// the task, each row's squared gradient of log p(y|x) weighted by
-	// p(y|x); F ← γF + F_new; θ* the latest parameters.
+	// the task (fisher_samples 0, unless SuiteOptions.FisherSamples), each
+	// row's squared gradient of log p(y|x) weighted by p(y|x);
+	// F ← γF + F_new; θ* the latest parameters.
 	{name: "ewc-online", summary: "online EWC (λ = 2·e_lambda, Fisher weighted by p(y|x) over every training row)", registry: "ewc-online", optimizer: "sgd",
 		config: func(sc suiteScenario) methods.Config {
 			t := sc.tuned["ewc-online"]

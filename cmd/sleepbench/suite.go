@@ -70,7 +70,7 @@ func runSuite(args []string) error {
 	jobs := fs.Int("jobs", 1, "runs trained at once")
 	epochs := fs.Int("epochs", 0, "epochs per task (default: the published setup's, 4 for split-mnist, 10 for permuted-mnist, 1 for buzzega-mnist)")
 	perms := fs.Int("permutations", 0, "number of tasks of permuted-mnist (default 10) and of buzzega-mnist's permuted and rotated MNIST (default 20)")
-	fisher := fs.Int("fisher-samples", 0, "rows per task for EWC's Fisher (default 10000 for split-mnist, 1000 for permuted-mnist, 55000 (every training row) for buzzega-mnist)")
+	fisher := fs.Int("fisher-samples", 0, "rows per task for EWC's Fisher (default 10000 for split-mnist, 1000 for permuted-mnist, every training row of the task for buzzega-mnist)")
 	format := fs.String("format", "text", "table format: text or markdown")
 	initFlag := fs.String("init", "default", "MLP initialisation: default (PyTorch's nn.Linear, the published setup here) or xavier\n(weights uniform in ±√(6/(fan_in+fan_out)), biases 0, as Buzzega et al.'s code; a probe)")
 	quiet := fs.Bool("q", false, "no progress lines on stderr")
