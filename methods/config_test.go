@@ -91,7 +91,7 @@ func TestRegistry(t *testing.T) {
 	if err == nil {
 		t.Fatal("bad ewc config accepted")
 	}
-	for _, w := range []string{"method ewc", `unknown setting "fisher"`, "fisher_samples, gamma, lambda, lambda_grid, online", `lambda="-3"`} {
+	for _, w := range []string{"method ewc", `unknown setting "fisher"`, "fisher_samples, fisher_weight, gamma, lambda, lambda_grid, online", `lambda="-3"`} {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("error %q lacks %q", err, w)
 		}

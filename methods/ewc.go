@@ -16,16 +16,25 @@ import (
 //     decades; the profiles' grids start from it (EWC itself only checks
 //     that it parses).
 //   - fisher_samples: training rows drawn with Sample at the end of each
-//     task to estimate the Fisher.
+//     task to estimate the Fisher; 0 means every training row of the task
+//     once (for tasks that report NumTrain, as the image suites' do).
 //   - online: keep one running (F, θ*) anchor, F ← γF + F_new (online
 //     EWC, Schwarz et al. 2018), instead of one anchor per past task.
 //   - gamma: γ, the decay of the old Fisher in online mode.
+//   - fisher_weight: "none" (the empirical Fisher: every row's squared
+//     gradient counts alike) or "prob" (each row's squared gradient
+//     weighted by the model's probability of the row's label,
+//     exp(−row loss): for a classification row p(y|x), as Buzzega et
+//     al.'s online EWC computes its Fisher, models/ewc_on.py of
+//     aimagelab/mammoth; for a row of several targets the geometric mean
+//     of their probabilities).
 var ewcDefaults = map[string]string{
 	"lambda":         "100",
 	"lambda_grid":    "0,1,10,100,1000,10000,100000",
 	"fisher_samples": "200",
 	"online":         "false",
 	"gamma":          "1",
+	"fisher_weight":  "none",
 }
 
 // ewc is elastic weight consolidation (Kirkpatrick et al. 2017). At the
@@ -54,6 +63,7 @@ type ewc struct {
 	samples int
 	online  bool
 	gamma   float64
+	byProb  bool // fisher_weight=prob
 
 	anchors []ewcAnchor
 
@@ -86,9 +96,10 @@ func newEWC(cfg Config, defaults map[string]string) (*ewc, error) {
 	s := Parse(cfg, defaults)
 	e := &ewc{
 		lambda:  s.Float("lambda", 0, math.Inf(1)),
-		samples: s.Int("fisher_samples", 1, math.MaxInt32),
+		samples: s.Int("fisher_samples", 0, math.MaxInt32),
 		online:  s.Bool("online"),
 		gamma:   s.Float("gamma", 0, 1),
+		byProb:  s.Choice("fisher_weight", "none", "prob") == "prob",
 	}
 	s.Floats("lambda_grid", 0, math.Inf(1))
 	if err := s.Err(); err != nil {
@@ -105,11 +116,19 @@ func (e *ewc) BeginTask(*Env, TaskData) error {
 
 // EndTask estimates the task's Fisher and stores the anchor.
 func (e *ewc) EndTask(env *Env, t TaskData) error {
-	b, err := t.Sample(env.RNG, e.samples)
-	if err != nil {
-		return fmt.Errorf("ewc: sampling %d rows of task %d (%s) for the Fisher: %w", e.samples, t.Index(), t.Name(), err)
+	n := e.samples
+	if n == 0 {
+		nt, ok := t.(interface{ NumTrain() int })
+		if !ok || nt.NumTrain() <= 0 {
+			return fmt.Errorf("ewc: fisher_samples=0 (every training row) needs a task that reports its training rows; task %d (%s) does not", t.Index(), t.Name())
+		}
+		n = nt.NumTrain()
 	}
-	f, loss, err := fisher(env.Model, withTask(b, t.Index()))
+	b, err := t.Sample(env.RNG, n)
+	if err != nil {
+		return fmt.Errorf("ewc: sampling %d rows of task %d (%s) for the Fisher: %w", n, t.Index(), t.Name(), err)
+	}
+	f, loss, err := fisher(env.Model, withTask(b, t.Index()), e.byProb)
 	if err != nil {
 		return fmt.Errorf("ewc: Fisher of task %d (%s): %w", t.Index(), t.Name(), err)
 	}
@@ -173,13 +192,15 @@ func (e *ewc) AddPenalty(env *Env) float64 {
 // row without targets has log-likelihood 0 and adds 0. It overwrites
 // model.Grads.
 func Fisher(model models.Model, b *models.Batch) (*models.Params, error) {
-	f, _, err := fisher(model, b)
+	f, _, err := fisher(model, b, false)
 	return f, err
 }
 
 // fisher is Fisher, also returning the mean over the rows with targets
-// of each row's mean token loss (the training loss's scale).
-func fisher(model models.Model, b *models.Batch) (*models.Params, float64, error) {
+// of each row's mean token loss (the training loss's scale). With byProb
+// each row's squared gradient is weighted by exp(−its mean token loss)
+// (fisher_weight=prob).
+func fisher(model models.Model, b *models.Batch, byProb bool) (*models.Params, float64, error) {
 	if b.B <= 0 {
 		return nil, 0, fmt.Errorf("fisher: empty batch")
 	}
@@ -200,6 +221,9 @@ func fisher(model models.Model, b *models.Batch) (*models.Params, float64, error
 		loss += l
 		rows++
 		n2 := float32(n) * float32(n)
+		if byProb {
+			n2 *= float32(math.Exp(-l))
+		}
 		for i, v := range model.Grads().Data {
 			f.Data[i] += n2 * v * v
 		}

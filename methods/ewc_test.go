@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/sleepbench/sleepbench/models"
@@ -63,6 +64,66 @@ func TestFisherByHand(t *testing.T) {
 		if math.Abs(float64(gotB[k])-wantB[k]) > 1e-6 {
 			t.Errorf("F[b%d] = %.7f, by hand %.7f", k, gotB[k], wantB[k])
 		}
+	}
+}
+
+// TestFisherWeightedByProb checks fisher_weight=prob on the softmax
+// regression of TestFisherByHand: each row's squared gradient is weighted
+// by the model's probability of its label, p_y (Buzzega et al.'s online
+// EWC).
+func TestFisherWeightedByProb(t *testing.T) {
+	model, err := models.NewMLP(models.MLPConfig{In: 2, Classes: []int{2}}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	W := [2][2]float64{{0.5, -1}, {0.25, 0.75}}
+	bias := [2]float64{0.1, -0.2}
+	copy(model.Params().Get("head.0.weight"), []float32{0.5, -1, 0.25, 0.75})
+	copy(model.Params().Get("head.0.bias"), []float32{0.1, -0.2})
+	xs := [][2]float64{{1, 2}, {-0.5, 0.3}, {2, -1}}
+	ys := []int{0, 1, 1}
+	b := &models.Batch{Objective: models.Classify, B: 3, T: 2, Targets: []int32{0, 1, 1}}
+	for _, x := range xs {
+		b.Features = append(b.Features, float32(x[0]), float32(x[1]))
+	}
+	f, _, err := fisher(model, b, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wantW [2][2]float64
+	var wantB [2]float64
+	for n, x := range xs {
+		z := [2]float64{}
+		for k := 0; k < 2; k++ {
+			z[k] = W[k][0]*x[0] + W[k][1]*x[1] + bias[k]
+		}
+		p0 := 1 / (1 + math.Exp(z[1]-z[0]))
+		p := [2]float64{p0, 1 - p0}
+		py := p[ys[n]]
+		for k := 0; k < 2; k++ {
+			d := p[k]
+			if k == ys[n] {
+				d--
+			}
+			for j := 0; j < 2; j++ {
+				wantW[k][j] += py * d * x[j] * d * x[j] / 3
+			}
+			wantB[k] += py * d * d / 3
+		}
+	}
+	gotW, gotB := f.Get("head.0.weight"), f.Get("head.0.bias")
+	for k := 0; k < 2; k++ {
+		for j := 0; j < 2; j++ {
+			if math.Abs(float64(gotW[k*2+j])-wantW[k][j]) > 1e-6 {
+				t.Errorf("F[W%d%d] = %.7f, by hand %.7f", k, j, gotW[k*2+j], wantW[k][j])
+			}
+		}
+		if math.Abs(float64(gotB[k])-wantB[k]) > 1e-6 {
+			t.Errorf("F[b%d] = %.7f, by hand %.7f", k, gotB[k], wantB[k])
+		}
+	}
+	if _, err := New("ewc", Config{"fisher_weight": "label"}); err == nil {
+		t.Error("fisher_weight=label accepted")
 	}
 }
 
@@ -305,5 +366,44 @@ func TestEWCAnchors(t *testing.T) {
 				t.Fatal("online anchor θ* is not the latest parameters")
 			}
 		}
+	}
+}
+
+// countingTask is a synthTask that reports its training rows and records
+// the size of every Sample.
+type countingTask struct {
+	*synthTask
+	asked []int
+}
+
+func (t *countingTask) NumTrain() int { return t.train.B }
+
+func (t *countingTask) Sample(rng *rand.Rand, n int) (*models.Batch, error) {
+	t.asked = append(t.asked, n)
+	return t.synthTask.Sample(rng, n)
+}
+
+// TestFisherEveryRow: fisher_samples=0 asks the task for all its
+// training rows (NumTrain), and refuses a task that does not report them.
+func TestFisherEveryRow(t *testing.T) {
+	tasks := clusterTasks(5)
+	m, err := New("ewc", Config{"fisher_samples": "0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	model, err := models.NewMLP(models.MLPConfig{In: 10, Hidden: []int{4}, Classes: []int{2}, SharedHead: true}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &Env{Model: model, RNG: rand.New(rand.NewPCG(1, 1)), Logf: func(string, ...any) {}}
+	ct := &countingTask{synthTask: tasks[0]}
+	if err := m.EndTask(env, ct); err != nil {
+		t.Fatal(err)
+	}
+	if len(ct.asked) != 1 || ct.asked[0] != tasks[0].train.B {
+		t.Errorf("Fisher sampled %v rows, want all %d once", ct.asked, tasks[0].train.B)
+	}
+	if err := m.EndTask(env, tasks[1]); err == nil || !strings.Contains(err.Error(), "fisher_samples=0") {
+		t.Errorf("a task without NumTrain: %v", err)
 	}
 }

@@ -222,3 +222,69 @@ func randomOutputs(seed uint64, w int, classes []int) *models.Outputs {
 	}
 	return o
 }
+
+// TestSIStepGradClip checks SI with omega_grad=step and clip (Buzzega et
+// al.'s SI): the step's gradient, surrogate included, is clipped to
+// ±clip by value, and with plain SGD at rate lr the path integral is
+// ω += lr·g² of that clipped gradient. The loss is L = ½·Σ θ² (gradient
+// θ), two tasks of three steps each, so the second task's gradient has
+// the surrogate's 2c·Ω·(θ − θ*) in it.
+func TestSIStepGradClip(t *testing.T) {
+	model, err := models.NewMLP(models.MLPConfig{In: 2, Hidden: nil, Classes: []int{2}}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := New("si", Config{"c": "0.7", "xi": "0.5", "omega_grad": "step", "clip": "0.8"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := m.(*si)
+	p := model.Params().Data
+	copy(p, []float32{1, -2, 0.5, 0, 3, -1})
+	env := &Env{Model: model, Logf: func(string, ...any) {}}
+	const lr = 0.1
+	omega := make([]float64, len(p))
+	theta := make([]float64, len(p)) // θ* (0 before the first task ends)
+	for k := 0; k < 2; k++ {
+		tk := &synthTask{idx: k, name: "t"}
+		if err := s.BeginTask(env, tk); err != nil {
+			t.Fatal(err)
+		}
+		start := append([]float32(nil), p...)
+		w := make([]float64, len(p))
+		for step := 0; step < 3; step++ {
+			g := model.Grads().Data
+			want := make([]float64, len(p))
+			for i := range p {
+				want[i] = float64(p[i])
+				if k > 0 {
+					want[i] += 2 * 0.7 * omega[i] * (float64(p[i]) - theta[i])
+				}
+				want[i] = math.Max(-0.8, math.Min(0.8, want[i]))
+			}
+			copy(g, p)
+			s.AddPenalty(env)
+			for i := range p {
+				if math.Abs(float64(g[i])-want[i]) > 1e-5 {
+					t.Fatalf("task %d step %d: g_%d = %.6g after AddPenalty, want %.6g (surrogate, then clip)", k, step, i, g[i], want[i])
+				}
+				w[i] += lr * want[i] * want[i]
+				p[i] -= float32(lr) * g[i]
+			}
+		}
+		if err := s.EndTask(env, tk); err != nil {
+			t.Fatal(err)
+		}
+		for i := range p {
+			d := float64(p[i] - start[i])
+			omega[i] += w[i] / (d*d + 0.5)
+			theta[i] = float64(p[i])
+			if math.Abs(float64(s.omega[i])-omega[i]) > 1e-5*math.Max(1, omega[i]) {
+				t.Errorf("after task %d: Ω_%d = %.7g, by hand %.7g", k, i, s.omega[i], omega[i])
+			}
+		}
+	}
+	if _, err := New("si", Config{"omega_grad": "both"}); err == nil {
+		t.Error("omega_grad=both accepted")
+	}
+}

@@ -150,6 +150,8 @@ type imageTask struct {
 	perm    []int     // nil, or feature i of a row is padded feature perm[i]
 	outputs int       // Batch.Outputs of training batches (Train, Sample); 0 = all
 	raw     bool      // Buzzega et al.'s inputs: the 784 pixels / 255, unpadded, not normalised
+	rot     []int     // nil, or the rotation of raw images: pixel j of a row is image pixel rot[j] (0 where rot[j] < 0)
+	degrees float64   // the angle of rot (counter-clockwise), for the record
 	data    *mnistData
 	// Indices of the task's rows in data's splits.
 	train, val, test []int
@@ -314,38 +316,59 @@ func (t *imageTask) Test(batchSize int) ([]*models.Batch, error) {
 }
 
 // batch builds the batch of rows idx of s: padded, normalised and
-// permuted features, mapped labels, and the task's index.
+// permuted (or rotated) features, mapped labels, and the task's index.
 func (t *imageTask) batch(s *imageSet, idx []int) *models.Batch {
 	B, W := len(idx), t.width()
 	b := &models.Batch{Objective: models.Classify, B: B, T: W,
 		Features: make([]float32, B*W), Targets: make([]int32, B), Task: make([]int, B)}
-	var padded []float32
-	if t.perm != nil {
-		padded = make([]float32, W)
-	}
+	scratch := t.scratch()
 	for i, k := range idx {
-		row := b.Features[i*W : (i+1)*W]
-		dst := row
-		if t.perm != nil {
-			dst = padded
-		}
-		pix := s.pix[k*mnistSide*mnistSide : (k+1)*mnistSide*mnistSide]
-		if t.raw {
-			for j, v := range pix {
-				dst[j] = float32(v) / 255
-			}
-		} else {
-			fillPadded(dst, pix)
-		}
-		if t.perm != nil {
-			for j, p := range t.perm {
-				row[j] = padded[p]
-			}
-		}
-		b.Targets[i] = t.label[s.labels[k]]
-		b.Task[i] = t.idx
+		t.fillRow(b, i, s, k, scratch)
 	}
 	return b
+}
+
+// scratch returns the buffer fillRow needs (nil when it needs none).
+func (t *imageTask) scratch() []float32 {
+	if t.perm != nil {
+		return make([]float32, t.width())
+	}
+	return nil
+}
+
+// fillRow writes row k of s as row i of b: its features, its mapped
+// label and the task's index. scratch is t.scratch().
+func (t *imageTask) fillRow(b *models.Batch, i int, s *imageSet, k int, scratch []float32) {
+	W := t.width()
+	row := b.Features[i*W : (i+1)*W]
+	dst := row
+	if t.perm != nil {
+		dst = scratch
+	}
+	pix := s.pix[k*mnistSide*mnistSide : (k+1)*mnistSide*mnistSide]
+	switch {
+	case t.rot != nil:
+		for j, p := range t.rot {
+			if p >= 0 {
+				dst[j] = float32(pix[p]) / 255
+			} else {
+				dst[j] = 0
+			}
+		}
+	case t.raw:
+		for j, v := range pix {
+			dst[j] = float32(v) / 255
+		}
+	default:
+		fillPadded(dst, pix)
+	}
+	if t.perm != nil {
+		for j, p := range t.perm {
+			row[j] = scratch[p]
+		}
+	}
+	b.Targets[i] = t.label[s.labels[k]]
+	b.Task[i] = t.idx
 }
 
 // fillPadded writes the 32×32 normalised input of a 28×28 image.
@@ -364,3 +387,61 @@ func fillPadded(dst []float32, pix []uint8) {
 
 // *imageTask is a Task.
 var _ bench.Task = (*imageTask)(nil)
+
+// jointTask is the last task of a sequence as Buzzega et al.'s joint
+// baseline trains it in Domain-IL (their models/joint.py): its training
+// stream goes through the union of every task's training rows, each under
+// its own task's permutation or rotation, shuffled anew every epoch and
+// cut into batches (the last one of an epoch partial), where the other
+// methods see the last task's rows alone. Everything else (test rows,
+// samples, index, name) is the last task's.
+type jointTask struct {
+	*imageTask
+	all []*imageTask
+}
+
+// Train returns the stream over the union of the tasks' rows.
+func (j *jointTask) Train(rng *rand.Rand, batchSize int) tasks.Stream {
+	return &jointStream{j: j, rng: rng, size: batchSize}
+}
+
+type jointStream struct {
+	j     *jointTask
+	rng   *rand.Rand
+	size  int
+	order [][2]int32 // (task, row of the task's training split)
+	pos   int
+}
+
+// Next returns the next batch of the epoch over the union.
+func (s *jointStream) Next() (*models.Batch, error) {
+	if s.size <= 0 {
+		return nil, fmt.Errorf("task %s: batch size %d", s.j.name, s.size)
+	}
+	if s.pos == len(s.order) {
+		if s.order == nil {
+			for ti, t := range s.j.all {
+				for _, k := range t.train {
+					s.order = append(s.order, [2]int32{int32(ti), int32(k)})
+				}
+			}
+		}
+		s.rng.Shuffle(len(s.order), func(a, b int) { s.order[a], s.order[b] = s.order[b], s.order[a] })
+		s.pos = 0
+	}
+	n := min(s.size, len(s.order)-s.pos)
+	W := s.j.width()
+	b := &models.Batch{Objective: models.Classify, B: n, T: W,
+		Features: make([]float32, n*W), Targets: make([]int32, n), Task: make([]int, n)}
+	scratch := s.j.scratch()
+	for i, r := range s.order[s.pos : s.pos+n] {
+		t := s.j.all[r[0]]
+		t.fillRow(b, i, &t.data.train, int(r[1]), scratch)
+	}
+	b.Outputs = s.j.outputs
+	s.pos += n
+	return b, nil
+}
+
+// *jointTask is a Task.
+var _ bench.Task = (*jointTask)(nil)

@@ -5,9 +5,10 @@
 // public code GT-RIPL/Continual-Learning-Benchmark). Every run goes
 // through the same bench.Loop, sequence loop (bench.RunTasks), worker pool
 // (bench.Pool), Method plugins and optimisers as the Transformer runs.
-// A third suite, buzzega-mnist, is permuted MNIST with the MLP and setup
-// of Buzzega et al. 2020 (their code aimagelab/mammoth), for ER, A-GEM,
-// DER and DER++ at buffers of 200, 500 and 5,120 rows;
+// A third suite, buzzega-mnist, is permuted and rotated MNIST with the
+// MLP and setup of Buzzega et al. 2020 (their code aimagelab/mammoth):
+// ER, A-GEM, DER and DER++ at buffers of 200, 500 and 5,120 rows, and
+// SGD, online EWC, SI and joint training without a buffer;
 // docs/REPRODUCIBILITY.md gives the setup with its sources and the
 // measured tables.
 package suite

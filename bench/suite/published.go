@@ -1,7 +1,6 @@
 package suite
 
 import (
-	"fmt"
 	"math"
 )
 
@@ -11,7 +10,8 @@ import (
 // percent.
 type Published struct {
 	// Scenario is the suite protocol: "split-mnist-task",
-	// "split-mnist-domain", "split-mnist-class" or "permuted-mnist".
+	// "split-mnist-domain", "split-mnist-class", "permuted-mnist", or one
+	// of the buzzega-mnist suite ("buzzega-rot-mnist-b200", …).
 	Scenario string
 	// Method is the suite method the result stands for (SuiteMethods).
 	Method string
@@ -96,27 +96,74 @@ var published = []Published{
 	{Scenario: "split-mnist-class", Method: "replay", Label: "Naive rehearsal", Mean: 90.78, Spread: 0.85, Runs: 10, Source: hsu2018, Checked: Quoted, Via: viaLedger},
 }
 
-// buzzega2020 is the source of the numbers of the buzzega-mnist suite.
+// buzzega2020 is the source of the numbers of the buzzega-mnist suite;
+// bzSource names the column of its results table a number is in.
 const buzzega2020 = "Buzzega, Boschini, Porrello, Abati & Calderara 2020, \"Dark Experience for General Continual Learning: " +
-	"a Strong, Simple Baseline\", arXiv:2004.07211 (NeurIPS 2020), results table, P-MNIST Domain-IL column"
+	"a Strong, Simple Baseline\", arXiv:2004.07211 (NeurIPS 2020), results table"
+
+// Columns of Buzzega et al.'s results table.
+const (
+	colPMNIST = "P-MNIST Domain-IL"
+	colRMNIST = "R-MNIST Domain-IL"
+	colSClass = "S-MNIST Class-IL"
+	colSTask  = "S-MNIST Task-IL"
+)
+
+func bzSource(col string) string { return buzzega2020 + ", " + col + " column" }
 
 // viaMammoth is the retrieved copy of Buzzega et al.'s table: the README
 // of their code (the paper's abstract names it), which printed the table
-// as HTML text, without the ± of the paper.
+// as HTML text, without the ± of the paper. viaMammothCol names the
+// column and quotes a few of its cells as printed.
 const viaMammoth = "the \"Continual Learning Results\" table of README.md in aimagelab/mammoth at commit c66408f0d2fc " +
-	"(2 January 2021), the paper's code repository: P-MNIST Domain-IL column, e.g. buffer 500 \"ER 80.60\", \"A-GEM 67.56\", " +
-	"\"DER 87.29\", \"DER++ 88.21\" (no ±, no number of runs)"
+	"(2 January 2021), the paper's code repository"
 
-func bz(buf int, method, label string, mean float64) Published {
-	return Published{Scenario: fmt.Sprintf("buzzega-perm-mnist-b%d", buf), Method: method, Label: label, Mean: mean,
-		Spread: math.NaN(), Source: buzzega2020, Checked: Quoted, Via: viaMammoth}
+func viaMammothCol(col, example string) string {
+	return viaMammoth + ": " + col + " column, e.g. " + example + " (no ±, no number of runs)"
+}
+
+var bzVia = map[string]string{
+	colPMNIST: viaMammothCol(colPMNIST, "buffer 500 \"ER 80.60\", \"A-GEM 67.56\", \"DER 87.29\", \"DER++ 88.21\"; no buffer \"SI 65.86\""),
+	colRMNIST: viaMammothCol(colRMNIST, "buffer 500 \"ER 88.91\", \"A-GEM 80.31\", \"DER 92.24\", \"DER++ 92.77\"; no buffer \"SI 71.91\""),
+	colSClass: viaMammothCol(colSClass, "no buffer \"SGD 19.60\", \"oEWC 20.46\", \"SI 19.27\", \"LwF 19.62\", \"JOINT 95.57\""),
+	colSTask:  viaMammothCol(colSTask, "no buffer \"SGD 94.94\", \"oEWC 98.39\", \"SI 96.00\", \"LwF 94.11\", \"JOINT 99.51\""),
+}
+
+// bz is a cell of Buzzega et al.'s table: the column col, the suite
+// scenario (protocol) the column and buffer map to, the suite method, the
+// method as the table names it, and the number.
+func bz(col, protocol, method, label string, mean float64) Published {
+	return Published{Scenario: protocol, Method: method, Label: label, Mean: mean,
+		Spread: math.NaN(), Source: bzSource(col), Checked: Quoted, Via: bzVia[col]}
 }
 
 func init() {
+	perm := func(buf int, method, label string, mean float64) Published {
+		return bz(colPMNIST, bzProtocol("perm", buf), method, label, mean)
+	}
+	rot := func(buf int, method, label string, mean float64) Published {
+		return bz(colRMNIST, bzProtocol("rot", buf), method, label, mean)
+	}
 	published = append(published,
-		bz(200, "er", "ER", 72.37), bz(200, "agem", "A-GEM", 66.42), bz(200, "der", "DER", 81.74), bz(200, "derpp", "DER++", 83.58),
-		bz(500, "er", "ER", 80.60), bz(500, "agem", "A-GEM", 67.56), bz(500, "der", "DER", 87.29), bz(500, "derpp", "DER++", 88.21),
-		bz(5120, "er", "ER", 89.90), bz(5120, "agem", "A-GEM", 73.32), bz(5120, "der", "DER", 91.66), bz(5120, "derpp", "DER++", 92.26),
+		// Permuted MNIST. JOINT is their joint baseline, SGD plain
+		// sequential SGD, oEWC online EWC.
+		perm(0, "joint", "JOINT", 94.33), perm(0, "sgd", "SGD", 40.70), perm(0, "ewc-online", "oEWC", 75.79), perm(0, "si", "SI", 65.86),
+		perm(200, "er", "ER", 72.37), perm(200, "agem", "A-GEM", 66.42), perm(200, "der", "DER", 81.74), perm(200, "derpp", "DER++", 83.58),
+		perm(500, "er", "ER", 80.60), perm(500, "agem", "A-GEM", 67.56), perm(500, "der", "DER", 87.29), perm(500, "derpp", "DER++", 88.21),
+		perm(5120, "er", "ER", 89.90), perm(5120, "agem", "A-GEM", 73.32), perm(5120, "der", "DER", 91.66), perm(5120, "derpp", "DER++", 92.26),
+		// Rotated MNIST.
+		rot(0, "joint", "JOINT", 95.76), rot(0, "sgd", "SGD", 67.66), rot(0, "ewc-online", "oEWC", 77.35), rot(0, "si", "SI", 71.91),
+		rot(200, "er", "ER", 85.01), rot(200, "agem", "A-GEM", 81.91), rot(200, "der", "DER", 90.04), rot(200, "derpp", "DER++", 90.43),
+		rot(500, "er", "ER", 88.91), rot(500, "agem", "A-GEM", 80.31), rot(500, "der", "DER", 92.24), rot(500, "derpp", "DER++", 92.77),
+		rot(5120, "er", "ER", 93.45), rot(5120, "agem", "A-GEM", 80.18), rot(5120, "der", "DER", 94.14), rot(5120, "derpp", "DER++", 94.65),
+		// Sequential MNIST, the methods without a buffer; Class-IL and
+		// Task-IL are two columns of the same runs.
+		bz(colSClass, "buzzega-seq-mnist-class", "joint", "JOINT", 95.57), bz(colSClass, "buzzega-seq-mnist-class", "sgd", "SGD", 19.60),
+		bz(colSClass, "buzzega-seq-mnist-class", "ewc-online", "oEWC", 20.46), bz(colSClass, "buzzega-seq-mnist-class", "si", "SI", 19.27),
+		bz(colSClass, "buzzega-seq-mnist-class", "lwf", "LwF", 19.62),
+		bz(colSTask, "buzzega-seq-mnist-task", "joint", "JOINT", 99.51), bz(colSTask, "buzzega-seq-mnist-task", "sgd", "SGD", 94.94),
+		bz(colSTask, "buzzega-seq-mnist-task", "ewc-online", "oEWC", 98.39), bz(colSTask, "buzzega-seq-mnist-task", "si", "SI", 96.00),
+		bz(colSTask, "buzzega-seq-mnist-task", "lwf", "LwF", 94.11),
 	)
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
@@ -18,10 +20,10 @@ import (
 	"github.com/sleepbench/sleepbench/results"
 )
 
-// RunSuite runs the image suite name (SplitMNIST or PermutedMNIST): every
-// (scenario, method, seed) of opt that has no result file yet is trained
-// through Loop, and its accuracy matrix written as a results.Run under
-// opt.Out; then it prints, per scenario, the measured average accuracy
+// RunSuite runs the image suite name (SplitMNIST, PermutedMNIST or
+// BuzzegaMNIST): every (scenario, method, seed) of opt that has no result
+// file yet is trained through Loop, and its accuracy matrix written as a
+// results.Run under opt.Out; then it prints, per scenario, the measured average accuracy
 // (mean ± 95% interval over the seeds, results.Aggregate) beside the
 // published number, the difference and whether it is within 2 points
 // (marked "not counted" where the published number could not be checked
@@ -37,6 +39,9 @@ func RunSuite(ctx context.Context, name string, opt SuiteOptions, w io.Writer) e
 	var jobs []suiteJob
 	for _, sc := range p.scenarios {
 		for _, m := range p.methods {
+			if !p.applies(sc, m) {
+				continue
+			}
 			for _, seed := range p.seeds {
 				jobs = append(jobs, suiteJob{sc: sc, m: m, seed: seed,
 					file: filepath.Join("runs", sc.protocol, m.name, fmt.Sprintf("seed%d.json", seed))})
@@ -62,7 +67,7 @@ func RunSuite(ctx context.Context, name string, opt SuiteOptions, w io.Writer) e
 		if err != nil {
 			return err
 		}
-		ts, err := p.buildTasks(data, j.sc, j.seed)
+		ts, err := p.jobTasks(data, j)
 		if err != nil {
 			return err
 		}
@@ -92,7 +97,7 @@ func RunSuite(ctx context.Context, name string, opt SuiteOptions, w io.Writer) e
 			ts := shared[j.sc.protocol]
 			if ts == nil {
 				var err error
-				if ts, err = p.buildTasks(data, j.sc, j.seed); err != nil {
+				if ts, err = p.jobTasks(data, j); err != nil {
 					return err
 				}
 			}
@@ -140,7 +145,7 @@ func RunSuite(ctx context.Context, name string, opt SuiteOptions, w io.Writer) e
 // runConfig lists every setting of a run (results.Run.Config).
 func (p *suitePlan) runConfig(j suiteJob, ts []*imageTask) map[string]string {
 	sc := j.sc
-	steps := stepsPerTask(ts, sc)
+	steps := stepsPerTask(ts, sc, j.m)
 	ss := make([]string, len(steps))
 	for i, s := range steps {
 		ss[i] = strconv.Itoa(s)
@@ -168,11 +173,25 @@ func (p *suitePlan) runConfig(j suiteJob, ts []*imageTask) map[string]string {
 		"batch": strconv.Itoa(sc.batch), "epochs": strconv.Itoa(sc.epochs), "steps_per_task": strings.Join(ss, ","),
 		"eval_batch": strconv.Itoa(suiteEvalBatch), "backend": models.BackendName,
 	}
-	if p.name != SplitMNIST {
+	switch {
+	case sc.rotated:
+		degs := make([]string, len(ts))
+		for i, t := range ts {
+			degs[i] = strconv.FormatFloat(t.degrees, 'f', 4, 64)
+		}
+		c["rotations"] = strings.Join(degs, ",")
+	case p.name != SplitMNIST:
 		c["permutations"] = strconv.Itoa(len(ts))
 	}
+	if sc.taskIL {
+		c["scoring"] = "task-il: argmax over the outputs of the row's own task's classes"
+	}
+	if j.m.joint {
+		c["joint"] = "no step in tasks 1.." + strconv.Itoa(len(ts)-1) + "; in the last task's period, the union of every task's training rows, shuffled"
+	}
+	c["init"] = p.opt.Init
 	c["loss_outputs"] = "all"
-	if p.masked(sc) {
+	if p.masked(sc) || j.m.maskSeen && sc.seq {
 		outs := make([]string, len(ts))
 		for i, t := range ts {
 			outs[i] = strconv.Itoa(t.outputs)
@@ -190,7 +209,7 @@ const suiteEvalBatch = 1000
 // settingDefaults are settings added to the run config after runs were
 // first recorded, with the value a run file without them was trained
 // with.
-var settingDefaults = map[string]string{"loss_outputs": "all"}
+var settingDefaults = map[string]string{"loss_outputs": "all", "init": initDefault}
 
 // sameSettings refuses a run file written with other settings.
 func sameSettings(path string, got, want map[string]string) error {
@@ -219,9 +238,19 @@ func (p *suitePlan) run(ctx context.Context, j suiteJob, ts []*imageTask) (*resu
 	for i, t := range ts {
 		bts[i] = t
 	}
+	if j.m.joint {
+		bts[len(ts)-1] = &jointTask{imageTask: ts[len(ts)-1], all: ts}
+	}
 	model, err := newSuiteModel(sc, ts, j.seed)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", j.name(), err)
+	}
+	if p.opt.Init == initXavier {
+		xavierInit(model.Params(), j.seed)
+	}
+	var scored models.Model = model
+	if sc.taskIL {
+		scored = &taskILModel{MLP: model, tasks: ts}
 	}
 	meth, err := methods.New(j.m.registry, p.methodConfig(j.m, sc))
 	if err != nil {
@@ -238,7 +267,7 @@ func (p *suitePlan) run(ctx context.Context, j suiteJob, ts []*imageTask) (*resu
 		return nil, fmt.Errorf("%s: unknown optimiser %q", j.name(), j.m.optimizer)
 	}
 	set := bench.Settings{Batch: sc.batch, EvalBatch: suiteEvalBatch, LR: lr, MinLR: lr, Schedule: bench.Constant}
-	loop := bench.NewLoop(j.name(), model, meth, opt, set, j.seed)
+	loop := bench.NewLoop(j.name(), scored, meth, opt, set, j.seed)
 	if p.opt.Progress != nil {
 		fmt.Fprintf(p.opt.Progress, "%s: started\n", j.name())
 	}
@@ -246,7 +275,7 @@ func (p *suitePlan) run(ctx context.Context, j suiteJob, ts []*imageTask) (*resu
 		SchemaVersion: results.SchemaVersion, Profile: "suite-" + p.name, Protocol: sc.protocol,
 		Model: model.Name(), Method: j.m.name, Seed: j.seed, Config: p.runConfig(j, ts),
 	}
-	res, err := bench.RunTasks(ctx, loop, bts, stepsPerTask(ts, sc))
+	res, err := bench.RunTasks(ctx, loop, bts, stepsPerTask(ts, sc, j.m))
 	if err != nil {
 		return nil, err
 	}
@@ -277,4 +306,70 @@ func newSuiteModel(sc suiteScenario, ts []*imageTask, seed uint64) (*models.MLP,
 		in = mnistSide * mnistSide
 	}
 	return models.NewMLP(models.MLPConfig{In: in, Hidden: sc.hidden, Classes: classes, SharedHead: !sc.multiHead}, seed)
+}
+
+// xavierInit redraws every weight matrix of an MLP uniform in
+// ±√(6/(fan_in + fan_out)) (Xavier/Glorot) and sets every bias to 0, as
+// Buzzega et al.'s backbone/__init__.py (xavier) does, from a PCG seeded
+// by seed.
+func xavierInit(p *models.Params, seed uint64) {
+	rng := rand.New(rand.NewPCG(seed, 0x786176)) // "xav"
+	for _, t := range p.Tensors {
+		s := p.Slice(t)
+		if t.Kind != models.Matrix {
+			clear(s)
+			continue
+		}
+		out, in := t.Shape[0], t.Shape[1]
+		a := math.Sqrt(6 / float64(in+out))
+		for j := range s {
+			s[j] = float32((2*rng.Float64() - 1) * a)
+		}
+	}
+}
+
+// taskILModel scores an MLP Task-IL, as Buzzega et al.'s mask_classes:
+// a row of task t is predicted by the argmax over the outputs of t's
+// classes alone (the other logits masked), and its loss is the
+// cross-entropy over those outputs. Training goes to the MLP unchanged.
+type taskILModel struct {
+	*models.MLP
+	tasks []*imageTask
+}
+
+// Evaluate scores b Task-IL.
+func (m *taskILModel) Evaluate(b *models.Batch) (models.Score, error) {
+	var s models.Score
+	var ferr error
+	_, err := m.ForwardOutputs(b, models.ForwardOptions{}, false, func(out *models.Outputs, _ []float32) float64 {
+		for i, r := range out.Row {
+			t := b.Task[r]
+			if t < 0 || t >= len(m.tasks) {
+				ferr = fmt.Errorf("task-il scoring: row %d of task %d (the sequence has %d)", r, t, len(m.tasks))
+				return 0
+			}
+			z := out.Logits[i*out.Width : (i+1)*out.Width]
+			best, mx := -1, math.Inf(-1)
+			for _, d := range m.tasks[t].digits {
+				if v := float64(z[d]); v > mx {
+					best, mx = int(d), v
+				}
+			}
+			var sum float64
+			for _, d := range m.tasks[t].digits {
+				sum += math.Exp(float64(z[d]) - mx)
+			}
+			y := int(b.Targets[r])
+			if best == y {
+				s.Correct++
+			}
+			s.Total++
+			s.LossSum += mx + math.Log(sum) - float64(z[y])
+		}
+		return 0
+	})
+	if err == nil {
+		err = ferr
+	}
+	return s, err
 }

@@ -3,6 +3,7 @@ package suite
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -459,12 +460,326 @@ func TestPublishedResults(t *testing.T) {
 			}
 		}
 	}
-	// Buzzega et al.'s suite: every cell of every scenario.
+	// Buzzega et al.'s suite: every cell of every scenario (the methods
+	// with a buffer in the scenarios with one, the others in those
+	// without), each citing its column of the table.
+	p := &suitePlan{name: BuzzegaMNIST}
 	for _, sc := range buzzegaScenarios() {
-		for _, m := range SuiteMethodsOf(BuzzegaMNIST) {
-			if _, ok := LookupPublished(sc.protocol, m); !ok {
-				t.Errorf("no published number for %s/%s", sc.protocol, m)
+		col := map[bool]string{false: colPMNIST, true: colRMNIST}[sc.rotated]
+		if sc.seq {
+			col = map[bool]string{false: colSClass, true: colSTask}[sc.taskIL]
+		}
+		for _, m := range bzMethods {
+			pub, ok := LookupPublished(sc.protocol, m.name)
+			if ok != p.applies(sc, m) {
+				t.Errorf("%s/%s: published number %t, runs there %t", sc.protocol, m.name, ok, p.applies(sc, m))
 			}
+			if ok && (!strings.Contains(pub.Source, col) || !strings.Contains(pub.Via, col) || !strings.Contains(pub.Via, "c66408f0d2fc")) {
+				t.Errorf("%s/%s: source %q via %q does not name the column %s", sc.protocol, m.name, pub.Source, pub.Via, col)
+			}
+		}
+	}
+}
+
+// TestRotatedMNISTTasks: Buzzega et al.'s rotated MNIST gives every task
+// one angle in [0°, 180°), fixed by the seed and different between seeds
+// and tasks; a row's features are its image rotated by that angle
+// (rotationMap), pixel/255; the labels are the digits, and the tasks'
+// rows differ from each other.
+func TestRotatedMNISTTasks(t *testing.T) {
+	data := synthMNIST(2)
+	var sc suiteScenario
+	for _, s := range buzzegaScenarios() {
+		if s.short == "rot-200" {
+			sc = s
+		}
+	}
+	if sc.protocol != "buzzega-rot-mnist-b200" || !sc.rotated || !sc.raw || sc.tasks != 20 || sc.buffer != 200 {
+		t.Fatalf("rot-200 scenario: %+v", sc)
+	}
+	p := &suitePlan{name: BuzzegaMNIST, perms: 4, opt: SuiteOptions{Permutations: 4}}
+	ts, err := p.buildTasks(data, sc, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := p.buildTasks(data, sc, 1)
+	other, _ := p.buildTasks(data, sc, 2)
+	if len(ts) != 4 {
+		t.Fatalf("%d tasks, want 4", len(ts))
+	}
+	seen := map[float64]bool{}
+	for k, task := range ts {
+		if task.degrees < 0 || task.degrees >= 180 || seen[task.degrees] || task.perm != nil || task.rot == nil {
+			t.Fatalf("task %d: angle %g (want a new one in [0, 180)), permutation %t", k, task.degrees, task.perm != nil)
+		}
+		seen[task.degrees] = true
+		if again[k].degrees != task.degrees || other[k].degrees == task.degrees {
+			t.Errorf("task %d: angles must be fixed by the seed and differ between seeds (%g, %g, %g)", k, task.degrees, again[k].degrees, other[k].degrees)
+		}
+		if task.Name() != fmt.Sprintf("mnist-rot%d", k+1) || task.Classes() != 10 {
+			t.Errorf("task %d: name %s, %d classes", k, task.Name(), task.Classes())
+		}
+		bs, err := task.Test(100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := bs[0]
+		if b.B != 40 || b.T != 784 {
+			t.Fatalf("task %d: test batch of %d rows × %d, want 40 × 784", k, b.B, b.T)
+		}
+		want := make([]uint8, 784)
+		m := rotationMap(mnistSide, task.degrees)
+		for i := 0; i < b.B; i++ {
+			rotate(want, data.test.pix[task.test[i]*784:], m)
+			for j, v := range want {
+				if b.Features[i*784+j] != float32(v)/255 {
+					t.Fatalf("task %d row %d feature %d = %v, want %v/255", k, i, j, b.Features[i*784+j], v)
+				}
+			}
+			if b.Targets[i] != data.test.labels[task.test[i]] || b.Task[i] != k {
+				t.Fatalf("task %d row %d: target %d task %d", k, i, b.Targets[i], b.Task[i])
+			}
+		}
+	}
+	b0, _ := ts[0].Test(100)
+	for k := 1; k < len(ts); k++ {
+		bk, _ := ts[k].Test(100)
+		if slices.Equal(b0[0].Features, bk[0].Features) {
+			t.Errorf("tasks 1 and %d have the same inputs", k+1)
+		}
+	}
+	cfg := p.runConfig(suiteJob{sc: sc, m: bzMethods[0], seed: 1}, ts)
+	if n := len(strings.Split(cfg["rotations"], ",")); n != 4 || cfg["permutations"] != "" {
+		t.Errorf("run config: rotations %q, permutations %q", cfg["rotations"], cfg["permutations"])
+	}
+}
+
+// TestJointStream: joint's last period goes through the union of every
+// task's training rows, each row under its own task's transform, every
+// row once an epoch; stepsPerTask gives it one pass and the other tasks
+// no step.
+func TestJointStream(t *testing.T) {
+	data := synthMNIST(3)
+	for _, rot := range []bool{false, true} {
+		var sc suiteScenario
+		for _, s := range buzzegaScenarios() {
+			if s.buffer == 0 && s.rotated == rot && !s.seq {
+				sc = s
+			}
+		}
+		p := &suitePlan{name: BuzzegaMNIST, perms: 3, opt: SuiteOptions{Permutations: 3}}
+		ts, err := p.buildTasks(data, sc, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		joint, _ := lookupSuiteMethod(BuzzegaMNIST, "joint")
+		sgd, _ := lookupSuiteMethod(BuzzegaMNIST, "sgd")
+		N := ts[0].NumTrain() // 30
+		if got := stepsPerTask(ts, sc, joint); !slices.Equal(got, []int{0, 0, (3*N + 127) / 128}) {
+			t.Errorf("%s: joint steps %v", sc.short, got)
+		}
+		if got := stepsPerTask(ts, sc, sgd); !slices.Equal(got, []int{1, 1, 1}) {
+			t.Errorf("%s: sgd steps %v", sc.short, got)
+		}
+		// Every (task, row) as its own task builds it.
+		want := map[string]int{}
+		for _, task := range ts {
+			b := task.batch(&data.train, task.train)
+			for i := 0; i < b.B; i++ {
+				want[string(float32Bytes(b.Features[i*784:(i+1)*784]))+fmt.Sprint(b.Targets[i])]++
+			}
+		}
+		jt := &jointTask{imageTask: ts[2], all: ts}
+		s := jt.Train(rand.New(rand.NewPCG(1, 2)), 16)
+		for epoch := 0; epoch < 2; epoch++ {
+			got := map[string]int{}
+			var sizes []int
+			for k := 0; k < (3*N+15)/16; k++ {
+				b, err := s.Next()
+				if err != nil {
+					t.Fatal(err)
+				}
+				sizes = append(sizes, b.B)
+				for i := 0; i < b.B; i++ {
+					got[string(float32Bytes(b.Features[i*784:(i+1)*784]))+fmt.Sprint(b.Targets[i])]++
+				}
+			}
+			if len(got) != len(want) || sizes[len(sizes)-1] != 3*N%16 {
+				t.Fatalf("%s epoch %d: %d distinct rows of %d, batch sizes %v", sc.short, epoch, len(got), len(want), sizes)
+			}
+			for k, n := range want {
+				if got[k] != n {
+					t.Fatalf("%s epoch %d: a row seen %d times, want %d", sc.short, epoch, got[k], n)
+				}
+			}
+		}
+		if jt.Index() != 2 || jt.Name() != ts[2].Name() {
+			t.Errorf("joint task: index %d name %s, want the last task's", jt.Index(), jt.Name())
+		}
+	}
+}
+
+// TestBuzzegaPlan: the suite plans the permuted and rotated scenarios,
+// the methods with a buffer in the scenarios with one and the others in
+// those without, and refuses pairs that run nothing.
+func TestBuzzegaPlan(t *testing.T) {
+	p, err := planSuite(BuzzegaMNIST, SuiteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"perm", "perm-200", "perm-500", "perm-5120", "rot", "rot-200", "rot-500", "rot-5120", "seq-class", "seq-task"}
+	if got := scenarioNames(p.scenarios); !slices.Equal(got, want) {
+		t.Errorf("scenarios %v, want %v", got, want)
+	}
+	if got := SuiteMethodsOf(BuzzegaMNIST); !slices.Equal(got, []string{"er", "agem", "der", "derpp", "sgd", "ewc-online", "si", "joint", "lwf"}) {
+		t.Errorf("methods %v", got)
+	}
+	pairs := 0
+	for _, sc := range p.scenarios {
+		for _, m := range p.methods {
+			if p.applies(sc, m) {
+				pairs++
+				if m.buffered != (sc.buffer > 0) || m.name == "lwf" && !sc.seq {
+					t.Errorf("%s runs in %s", m.name, sc.short)
+				}
+			}
+		}
+	}
+	if pairs != 2*4+6*4+2*5 {
+		t.Errorf("%d (scenario, method) pairs, want 42", pairs)
+	}
+	// Tuned settings of rotated MNIST (best_args['rot-mnist']) and their
+	// conversion: online EWC's λ is twice e_lambda, SI clips and
+	// integrates the step's gradient.
+	for _, c := range []struct {
+		scenario, method, key, want string
+		lr                          float64
+	}{
+		{"rot", "ewc-online", "lambda", "1.4", 0.1},
+		{"rot", "ewc-online", "fisher_weight", "prob", 0.1},
+		{"rot", "ewc-online", "fisher_samples", "0", 0.1},
+		{"rot", "si", "c", "1", 0.1},
+		{"perm", "si", "c", "0.5", 0.1},
+		{"rot", "si", "omega_grad", "step", 0.1},
+		{"rot", "si", "clip", "1", 0.1},
+		{"rot-500", "agem", "per_task", "25", 0.3},
+		{"rot-200", "derpp", "beta", "0.5", 0.1},
+		{"rot-5120", "derpp", "alpha", "0.5", 0.2},
+		{"rot-500", "der", "alpha", "0.5", 0.2},
+		{"seq-class", "ewc-online", "lambda", "180", 0.03},
+		{"seq-task", "si", "xi", "0.9", 0.1},
+		{"seq-class", "lwf", "l2", "0.0005", 0.03},
+		{"seq-class", "lwf", "distil_outputs", "old", 0.03},
+		{"seq-task", "lwf", "warmup", "true", 0.03},
+		{"seq-task", "joint", "", "", 0.03},
+	} {
+		var sc suiteScenario
+		for _, s := range p.scenarios {
+			if s.short == c.scenario {
+				sc = s
+			}
+		}
+		m, _ := lookupSuiteMethod(BuzzegaMNIST, c.method)
+		if got := p.methodConfig(m, sc)[c.key]; got != c.want {
+			t.Errorf("%s %s: %s = %q, want %q", c.scenario, c.method, c.key, got, c.want)
+		}
+		if got := p.lr(m, sc); got != c.lr {
+			t.Errorf("%s %s: lr %v, want %v", c.scenario, c.method, got, c.lr)
+		}
+	}
+	// Default scenarios follow the methods asked for.
+	if p, err := planSuite(BuzzegaMNIST, SuiteOptions{Methods: []string{"si"}}); err != nil || !slices.Equal(scenarioNames(p.scenarios), []string{"perm", "rot", "seq-class", "seq-task"}) {
+		t.Errorf("si alone: scenarios %v, error %v", scenarioNames(p.scenarios), err)
+	}
+	if p, err := planSuite(BuzzegaMNIST, SuiteOptions{Methods: []string{"er"}, Scenarios: []string{"rot-500"}}); err != nil || len(p.scenarios) != 1 {
+		t.Errorf("er in rot-500: %v", err)
+	}
+	for _, c := range []struct {
+		opt  SuiteOptions
+		want string
+	}{
+		{SuiteOptions{Scenarios: []string{"rot-300"}}, `no scenario "rot-300" (valid: perm, perm-200, perm-500, perm-5120, rot, rot-200, rot-500, rot-5120, seq-class, seq-task)`},
+		{SuiteOptions{Scenarios: []string{"rotated"}}, `no scenario "rotated"`},
+		{SuiteOptions{Methods: []string{"sgd"}, Scenarios: []string{"rot-200"}}, "method sgd runs in none of the scenarios selected (it runs in perm, rot, seq-class, seq-task)"},
+		{SuiteOptions{Methods: []string{"er"}, Scenarios: []string{"rot", "rot-200"}}, "scenario rot runs none of the methods selected (it runs sgd, ewc-online, si, joint)"},
+		{SuiteOptions{Scenarios: []string{"seq"}}, `no scenario "seq"`},
+		{SuiteOptions{Methods: []string{"lwf"}, Scenarios: []string{"rot"}}, "method lwf runs in none of the scenarios selected (it runs in seq-class, seq-task)"},
+		{SuiteOptions{Methods: []string{"mas"}}, `unknown method "mas" of suite buzzega-mnist`},
+	} {
+		if _, err := planSuite(BuzzegaMNIST, c.opt); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: error %v, want one containing %q", c.opt, err, c.want)
+		}
+	}
+}
+
+// TestRunBuzzegaSample runs the methods without a buffer in rotated
+// MNIST on the committed sample (3 tasks, one seed): the run files hold
+// the rotations and joint's steps, the table prints the published
+// numbers of the R-MNIST column and flags the shorter sequence.
+func TestRunBuzzegaSample(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains 4 runs")
+	}
+	out := t.TempDir()
+	opt := SuiteOptions{Seeds: []uint64{1}, Scenarios: []string{"rot"}, Data: sampleDir, Out: out, Permutations: 3, FisherSamples: 50}
+	var buf bytes.Buffer
+	if err := RunSuite(context.Background(), BuzzegaMNIST, opt, &buf); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{"sgd", "ewc-online", "si", "joint"} {
+		r, err := results.LoadRun(filepath.Join(out, "runs", "buzzega-rot-mnist", m, "seed1.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.R) != 4 || len(strings.Split(r.Config["rotations"], ",")) != 3 {
+			t.Fatalf("%s: %d rows of R, rotations %q", m, len(r.R), r.Config["rotations"])
+		}
+		acc, _ := results.ACC(r.R)
+		t.Logf("%s: ACC %.3f, steps per task %s", m, acc, r.Config["steps_per_task"])
+		if acc < 0.2 {
+			t.Errorf("%s: ACC %.3f, want well above chance (0.1)", m, acc)
+		}
+		steps := strings.Split(r.Config["steps_per_task"], ",")
+		if (m == "joint") != (steps[0] == "0") {
+			t.Errorf("%s: steps per task %v", m, steps)
+		}
+	}
+	for _, s := range []string{"buzzega-rot-mnist", "95.76", "67.66", "77.35", "71.91", "Changed sequence: 3 tasks instead of the published 20"} {
+		if !strings.Contains(buf.String(), s) {
+			t.Errorf("table lacks %q:\n%s", s, buf.String())
+		}
+	}
+	// Sequential MNIST: LwF in both scorings; the same training, so the
+	// Class-IL and Task-IL runs have the same losses in training.
+	opt = SuiteOptions{Seeds: []uint64{1}, Scenarios: []string{"seq-class", "seq-task"}, Methods: []string{"lwf", "sgd"}, Data: sampleDir, Out: out, FisherSamples: 50}
+	buf.Reset()
+	if err := RunSuite(context.Background(), BuzzegaMNIST, opt, &buf); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{"lwf", "sgd"} {
+		rc, err := results.LoadRun(filepath.Join(out, "runs", "buzzega-seq-mnist-class", m, "seed1.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rt, err := results.LoadRun(filepath.Join(out, "runs", "buzzega-seq-mnist-task", m, "seed1.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ac, _ := results.ACC(rc.R)
+		at, _ := results.ACC(rt.R)
+		t.Logf("seq %s: Class-IL %.3f, Task-IL %.3f", m, ac, at)
+		if at < ac+0.2 {
+			t.Errorf("seq %s: Task-IL %.3f, Class-IL %.3f: want Task-IL well above", m, at, ac)
+		}
+		for i := range rc.Periods {
+			if rc.Periods[i].WakeLoss != rt.Periods[i].WakeLoss {
+				t.Errorf("seq %s: period %d trained differently in the two scorings (%v, %v)", m, i, rc.Periods[i].WakeLoss, rt.Periods[i].WakeLoss)
+			}
+		}
+	}
+	for _, s := range []string{"19.62", "94.11", "19.60", "94.94"} {
+		if !strings.Contains(buf.String(), s) {
+			t.Errorf("seq table lacks %q:\n%s", s, buf.String())
 		}
 	}
 }
@@ -639,6 +954,142 @@ func TestSuiteMaskUnseen(t *testing.T) {
 			if err := loop.Train(bench.Period{Task: task, Steps: 4, Label: task.Name(), Stream: uint64(i)}); err != nil {
 				t.Fatalf("%s, masked: %v", name, err)
 			}
+		}
+	}
+}
+
+// TestXavierInit: -init xavier redraws the MLP's weights uniform in
+// ±√(6/(fan_in + fan_out)) (filling the range) and zeroes the biases; an
+// unknown initialisation is refused, and the run config records it (a
+// file without it counts as the default).
+func TestXavierInit(t *testing.T) {
+	m, err := models.NewMLP(models.MLPConfig{In: 784, Hidden: []int{100, 100}, Classes: []int{10}, SharedHead: true}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	xavierInit(m.Params(), 3)
+	for _, tn := range m.Params().Tensors {
+		s := m.Params().Slice(tn)
+		var lo, hi float64
+		for _, v := range s {
+			lo, hi = math.Min(lo, float64(v)), math.Max(hi, float64(v))
+		}
+		if tn.Kind != models.Matrix {
+			if lo != 0 || hi != 0 {
+				t.Errorf("%s: bias in [%g, %g], want 0", tn.Name, lo, hi)
+			}
+			continue
+		}
+		a := math.Sqrt(6 / float64(tn.Shape[0]+tn.Shape[1]))
+		if lo < -a || hi > a || hi < 0.9*a || lo > -0.9*a {
+			t.Errorf("%s: weights in [%g, %g], want filling ±%g", tn.Name, lo, hi, a)
+		}
+	}
+	if _, err := planSuite(BuzzegaMNIST, SuiteOptions{Init: "he"}); err == nil || !strings.Contains(err.Error(), `unknown initialisation "he"`) {
+		t.Errorf("init he: %v", err)
+	}
+	p, err := planSuite(BuzzegaMNIST, SuiteOptions{Init: "xavier", Methods: []string{"sgd"}, Scenarios: []string{"rot"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := p.buildTasks(synthMNIST(1), p.scenarios[0], 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := p.runConfig(suiteJob{sc: p.scenarios[0], m: p.methods[0], seed: 1}, ts)
+	def, _ := planSuite(BuzzegaMNIST, SuiteOptions{Methods: []string{"sgd"}, Scenarios: []string{"rot"}})
+	d := def.runConfig(suiteJob{sc: def.scenarios[0], m: def.methods[0], seed: 1}, ts)
+	if x["init"] != "xavier" || d["init"] != "default" {
+		t.Errorf("init recorded as %q and %q", x["init"], d["init"])
+	}
+	delete(d, "init")
+	if err := sameSettings("old.json", d, def.runConfig(suiteJob{sc: def.scenarios[0], m: def.methods[0], seed: 1}, ts)); err != nil {
+		t.Errorf("a file without init against the default: %v", err)
+	}
+	if err := sameSettings("x.json", d, x); err == nil || !strings.Contains(err.Error(), "init") {
+		t.Errorf("default file against xavier: %v", err)
+	}
+}
+
+// TestSeqMNIST: Buzzega et al.'s sequential MNIST has 5 tasks of two
+// digits labelled by the digit on one 10-way head; LwF's tasks train on
+// the classes seen so far (Outputs 2, 4, …), the other methods' on all;
+// Task-IL scoring takes the argmax over the row's own task's two
+// outputs, Class-IL over all ten.
+func TestSeqMNIST(t *testing.T) {
+	data := synthMNIST(3)
+	p, err := planSuite(BuzzegaMNIST, SuiteOptions{Scenarios: []string{"seq-class", "seq-task"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := names(p.methods); !slices.Equal(got, []string{"sgd", "ewc-online", "si", "joint", "lwf"}) {
+		t.Errorf("seq methods %v", got)
+	}
+	lwf, _ := lookupSuiteMethod(BuzzegaMNIST, "lwf")
+	sgd, _ := lookupSuiteMethod(BuzzegaMNIST, "sgd")
+	sc := p.scenarios[1]
+	if !sc.taskIL || sc.batch != 10 {
+		t.Fatalf("seq-task: %+v", sc)
+	}
+	ts, err := p.jobTasks(data, suiteJob{sc: sc, m: lwf, seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, _ := p.jobTasks(data, suiteJob{sc: sc, m: sgd, seed: 1})
+	for k, task := range ts {
+		if want := []int32{int32(2 * k), int32(2*k + 1)}; !slices.Equal(task.digits, want) || task.Classes() != 10 || task.outputs != 2*(k+1) || plain[k].outputs != 0 {
+			t.Errorf("task %d: digits %v, %d classes, outputs %d (sgd %d)", k, task.digits, task.Classes(), task.outputs, plain[k].outputs)
+		}
+		b, _ := task.Sample(rand.New(rand.NewPCG(1, 1)), 4)
+		for i := 0; i < b.B; i++ {
+			if y := b.Targets[i]; y != int32(2*k) && y != int32(2*k+1) {
+				t.Errorf("task %d: label %d", k, y)
+			}
+		}
+	}
+	if c := p.runConfig(suiteJob{sc: sc, m: lwf, seed: 1}, ts); c["loss_outputs"] != "seen classes, per task 2,4,6,8,10" || c["scoring"] == "" {
+		t.Errorf("lwf run config: loss_outputs %q, scoring %q", c["loss_outputs"], c["scoring"])
+	}
+	if c := p.runConfig(suiteJob{sc: sc, m: sgd, seed: 1}, plain); c["loss_outputs"] != "all" {
+		t.Errorf("sgd run config: loss_outputs %q", c["loss_outputs"])
+	}
+	// Scoring: Task-IL against a hand count over the logits.
+	m, err := newSuiteModel(sc, plain, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	til := &taskILModel{MLP: m, tasks: plain}
+	for k, task := range plain {
+		bs, _ := task.Test(100)
+		b := bs[0]
+		got, err := til.Evaluate(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		class, _ := m.Evaluate(b)
+		var want models.Score
+		_, err = m.ForwardOutputs(b, models.ForwardOptions{}, false, func(o *models.Outputs, _ []float32) float64 {
+			for i, r := range o.Row {
+				z := o.Logits[i*o.Width:]
+				pred := 2 * k
+				if z[2*k+1] > z[2*k] {
+					pred = 2*k + 1
+				}
+				if int32(pred) == b.Targets[r] {
+					want.Correct++
+				}
+				want.Total++
+			}
+			return 0
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Correct != want.Correct || got.Total != want.Total || class.Total != want.Total {
+			t.Errorf("task %d: task-il %d/%d, by hand %d/%d", k, got.Correct, got.Total, want.Correct, want.Total)
+		}
+		if got.Correct < class.Correct {
+			t.Errorf("task %d: task-il %d correct below class-il %d", k, got.Correct, class.Correct)
 		}
 	}
 }

@@ -19,7 +19,12 @@ func (p *suitePlan) tables(jobs []suiteJob, runs []*results.Run) ([]*table, erro
 			header: []string{"method", "measured ACC % (mean ± 95% CI, n)", "published % (± sd, runs)", "Δ (points)", "within 2 points?"},
 		}
 		recalled := false
+		var ran []suiteMethod
 		for _, m := range p.methods {
+			if !p.applies(sc, m) {
+				continue
+			}
+			ran = append(ran, m)
 			var accs []float64
 			for i, j := range jobs {
 				if j.sc.protocol != sc.protocol || j.m.name != m.name {
@@ -65,11 +70,20 @@ func (p *suitePlan) tables(jobs []suiteJob, runs []*results.Run) ([]*table, erro
 			sc.setup, joinInts(sc.hidden, "-"), sc.epochs, sc.batch, sc.sgdLR, sc.adamLR)
 		if sc.raw {
 			var lrs []string
-			for _, m := range p.methods {
+			for _, m := range ran {
 				lrs = append(lrs, fmt.Sprintf("%s %g", m.name, p.lr(m, sc)))
 			}
-			setup = fmt.Sprintf("Setup: %s; MLP 784-%s, %d epoch per task, batch %d + %d memory rows, plain SGD at the tuned learning rate (%s).",
-				sc.setup, joinInts(sc.hidden, "-"), sc.epochs, sc.batch, sc.batch, strings.Join(lrs, ", "))
+			batch := fmt.Sprintf("batch %d + %d memory rows", sc.batch, sc.batch)
+			if sc.buffer == 0 {
+				batch = fmt.Sprintf("batch %d", sc.batch)
+			}
+			setup = fmt.Sprintf("Setup: %s; MLP 784-%s, %d epoch per task, %s, plain SGD at the tuned learning rate (%s).",
+				sc.setup, joinInts(sc.hidden, "-"), sc.epochs, batch, strings.Join(lrs, ", "))
+			for _, m := range ran {
+				if m.joint {
+					setup += fmt.Sprintf(" joint: no step during the first %d tasks, then %d epoch over every task's training rows together in the last task's period.", p.taskCount(sc)-1, sc.epochs)
+				}
+			}
 		}
 		t.notes = append(t.notes, setup,
 			"ACC = mean test accuracy over all tasks after the last task. Measured: mean ± half-width of the 95% Student-t interval over seeds. Published: mean ± standard deviation as printed.")
@@ -83,8 +97,14 @@ func (p *suitePlan) tables(jobs []suiteJob, runs []*results.Run) ([]*table, erro
 		case BuzzegaMNIST:
 			def = buzzegaScenarios()[0].epochs
 		}
+		if sc.tasks > 0 && p.taskCount(sc) != sc.tasks {
+			t.notes = append(t.notes, fmt.Sprintf("Changed sequence: %d tasks instead of the published %d.", p.taskCount(sc), sc.tasks))
+		}
 		if sc.epochs != def {
 			t.notes = append(t.notes, fmt.Sprintf("Changed budget: %d epochs per task instead of the published %d.", sc.epochs, def))
+		}
+		if p.opt.Init == initXavier {
+			t.notes = append(t.notes, "Changed initialisation (-init xavier): weights uniform in ±√(6/(fan_in + fan_out)), biases 0, as Buzzega et al.'s code, instead of PyTorch's default nn.Linear.")
 		}
 		if p.masked(sc) {
 			t.notes = append(t.notes, "Output mask (-mask-unseen): the training loss covers only the outputs of the classes seen so far (2, 4, 6, 8, 10 during tasks 1–5), as in Hsu et al.'s code; evaluation uses all 10.")

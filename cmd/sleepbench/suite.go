@@ -13,7 +13,7 @@ import (
 )
 
 func init() {
-	commands["suite"] = command{"check the methods against published numbers: split-mnist or permuted-mnist", runSuite}
+	commands["suite"] = command{"check the methods against published numbers: split-mnist, permuted-mnist or buzzega-mnist", runSuite}
 }
 
 // suiteList splits a comma-separated flag value, dropping empty items.
@@ -64,24 +64,27 @@ func runSuite(args []string) error {
 	fs := flag.NewFlagSet("suite", flag.ContinueOnError)
 	seeds := fs.String("seeds", "5", "number of seeds (1..n), or a comma-separated list of seeds")
 	methodsFlag := fs.String("methods", "", "comma-separated suite methods (default all): "+strings.Join(suite.SuiteMethods(), ",")+"; buzzega-mnist: "+strings.Join(suite.SuiteMethodsOf(suite.BuzzegaMNIST), ","))
-	scenarios := fs.String("scenarios", "", "comma-separated scenarios (default all): split-mnist task,domain,class; buzzega-mnist perm-200,perm-500,perm-5120")
+	scenarios := fs.String("scenarios", "", "comma-separated scenarios (default all): split-mnist task,domain,class;\nbuzzega-mnist perm,perm-200,perm-500,perm-5120,rot,rot-200,rot-500,rot-5120 (perm and rot, without a buffer,\nrun sgd,ewc-online,si,joint; the others er,agem,der,derpp)")
 	data := fs.String("data", suite.DefaultImageData, "folder of the full MNIST Arrow files (pixels/mnist-*.arrow), as written by 'sleepbench data build -only mnist'")
 	out := fs.String("out", "", "output folder (default out/suite/NAME)")
 	jobs := fs.Int("jobs", 1, "runs trained at once")
-	epochs := fs.Int("epochs", 0, "epochs per task (default: the published setup's, 4 for split-mnist, 10 for permuted-mnist)")
-	perms := fs.Int("permutations", 0, "permuted-mnist: number of tasks (default 10)")
-	fisher := fs.Int("fisher-samples", 0, "rows per task for EWC's Fisher (default 10000 for split-mnist, 1000 for permuted-mnist)")
+	epochs := fs.Int("epochs", 0, "epochs per task (default: the published setup's, 4 for split-mnist, 10 for permuted-mnist, 1 for buzzega-mnist)")
+	perms := fs.Int("permutations", 0, "number of tasks of permuted-mnist (default 10) and of buzzega-mnist's permuted and rotated MNIST (default 20)")
+	fisher := fs.Int("fisher-samples", 0, "rows per task for EWC's Fisher (default 10000 for split-mnist, 1000 for permuted-mnist, every training row of the task for buzzega-mnist)")
 	format := fs.String("format", "text", "table format: text or markdown")
+	initFlag := fs.String("init", "default", "MLP initialisation: default (PyTorch's nn.Linear, the published setup here) or xavier\n(weights uniform in ±√(6/(fan_in+fan_out)), biases 0, as Buzzega et al.'s code; a probe)")
 	quiet := fs.Bool("q", false, "no progress lines on stderr")
 	mask := fs.Bool("mask-unseen", false, "split-mnist class scenario: the training loss covers only the outputs of the classes seen so far\n(2 during task 1, 4 during task 2, …), as Hsu et al.'s code does; default off (all 10 outputs)")
 	var sets suiteSets
 	fs.Var(&sets, "set", "override a setting of the published setup, METHOD.KEY=VALUE (repeatable): a method setting (ewc.lambda=400, replay.buffer=4400) or METHOD.lr")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: sleepbench suite split-mnist|permuted-mnist|buzzega-mnist [flags]\n\n"+
-			"Trains the MLP of Hsu et al. 2018 with their setup through the harness's\n"+
-			"loop and methods, writes one result file per (scenario, method, seed)\n"+
-			"under the output folder (an existing file is reused, so the same command\n"+
-			"resumes), and prints the measured accuracy beside the published number.\n\nflags:")
+			"Trains the MLP of Hsu et al. 2018 (split-mnist, permuted-mnist) or of\n"+
+			"Buzzega et al. 2020 (buzzega-mnist: permuted and rotated MNIST) with their\n"+
+			"setup through the harness's loop and methods, writes one result file per\n"+
+			"(scenario, method, seed) under the output folder (an existing file is\n"+
+			"reused, so the same command resumes), and prints the measured accuracy\n"+
+			"beside the published number.\n\nflags:")
 		fs.PrintDefaults()
 	}
 	var name string
@@ -111,7 +114,7 @@ func runSuite(args []string) error {
 	opt := suite.SuiteOptions{
 		Seeds: sd, Methods: suiteList(*methodsFlag), Scenarios: suiteList(*scenarios),
 		Data: *data, Out: *out, Jobs: *jobs, Epochs: *epochs, Permutations: *perms,
-		FisherSamples: *fisher, Set: sets, Format: *format, MaskUnseen: *mask,
+		FisherSamples: *fisher, Set: sets, Format: *format, MaskUnseen: *mask, Init: *initFlag,
 	}
 	if !*quiet {
 		opt.Progress = os.Stderr
