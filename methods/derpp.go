@@ -403,21 +403,15 @@ func (d *derpp) OutputBytes() int { return d.bytes }
 // replay gradient not yet applied.
 func (d *derpp) MarshalState() ([]byte, error) {
 	w := newStateWriter("derpp/1")
-	w.Int(d.res.capacity)
-	w.Uint64(uint64(d.res.seen))
-	w.Int(len(d.res.items))
-	for _, e := range d.res.items {
-		w.Batch(e.row)
-		w.Int(int(e.shape.Objective))
-		w.Int(e.shape.T)
-		w.Bool(e.shape.Features)
+	writeReservoir(w, d.res, func(e derRow) {
+		w.storedRow(e.row, e.shape)
 		length(w, e.outs)
 		for _, o := range e.outs {
 			w.Float32s(o.vals)
 			w.Int32s(o.ids)
 			w.Uint64(uint64(math.Float32bits(o.rest)))
 		}
-	}
+	})
 	w.Int(d.task)
 	w.Float64(d.matchSum)
 	w.Float64(d.ceSum)
@@ -430,20 +424,10 @@ func (d *derpp) MarshalState() ([]byte, error) {
 // number of parameters. The size of the stored outputs is recounted.
 func (d *derpp) UnmarshalState(env *Env, data []byte) error {
 	r := newStateReader(data, "derpp/1")
-	capacity := r.Int()
-	seen := int64(r.Uint64())
-	n := r.count(1)
-	if r.err == nil && (capacity != d.res.capacity || n < 0 || n > capacity || int64(n) > seen) {
-		r.err = fmt.Errorf("saved buffer holds %d of %d rows after %d offered; this method's buffer has %d (was it built with another buffer setting?)", n, capacity, seen, d.res.capacity)
-	}
-	items := make([]derRow, 0, d.res.capacity)
 	bytes := 0
-	for i := 0; i < n && r.err == nil; i++ {
-		e := derRow{row: r.Batch()}
-		e.shape = Shape{Objective: models.Objective(r.Int()), T: r.Int(), Features: r.Bool()}
-		if r.err == nil && e.row == nil {
-			r.err = fmt.Errorf("saved buffer row %d is missing", i)
-		}
+	items, seen := readReservoir(r, d.res, func(i int) derRow {
+		e := derRow{}
+		e.row, e.shape = r.storedRow(i)
 		k := r.count(1)
 		if k >= 0 {
 			e.outs = make([]derOut, 0, k)
@@ -462,8 +446,8 @@ func (d *derpp) UnmarshalState(env *Env, data []byte) error {
 			e.outs = append(e.outs, o)
 		}
 		bytes += outBytes(e.outs)
-		items = append(items, e)
-	}
+		return e
+	})
 	task := r.Int()
 	matchSum, ceSum := r.Float64(), r.Float64()
 	replaySteps := r.Int()

@@ -283,45 +283,73 @@ func (r *stateReader) params(like *models.Params) *models.Params {
 	return p
 }
 
+// writeReservoir writes a reservoir's capacity, the items offered and
+// the items held, then each held item by item.
+func writeReservoir[T any](w *stateWriter, res *Reservoir[T], item func(T)) {
+	w.Int(res.capacity)
+	w.Uint64(uint64(res.seen))
+	w.Int(len(res.items))
+	for _, e := range res.items {
+		item(e)
+	}
+}
+
+// readReservoir reads what writeReservoir wrote, checked against res's
+// capacity, reading each item with item (i is its index, for errors). It
+// returns the items and the count offered and leaves res alone, so that
+// a caller commits them only when its whole state has decoded.
+func readReservoir[T any](r *stateReader, res *Reservoir[T], item func(i int) T) (items []T, seen int64) {
+	capacity := r.Int()
+	seen = int64(r.Uint64())
+	n := r.count(1)
+	if r.err == nil && (capacity != res.capacity || n < 0 || n > capacity || int64(n) > seen) {
+		r.err = fmt.Errorf("saved buffer holds %d of %d rows after %d offered; this method's buffer has %d (was it built with another buffer setting?)", n, capacity, seen, res.capacity)
+	}
+	items = make([]T, 0, res.capacity)
+	for i := 0; i < n && r.err == nil; i++ {
+		items = append(items, item(i))
+	}
+	return items, seen
+}
+
+// storedRow writes a buffered row and its shape.
+func (w *stateWriter) storedRow(row *models.Batch, s Shape) {
+	w.Batch(row)
+	w.Int(int(s.Objective))
+	w.Int(s.T)
+	w.Bool(s.Features)
+}
+
+// storedRow reads what storedRow wrote; a missing row is an error
+// naming buffered row i.
+func (r *stateReader) storedRow(i int) (*models.Batch, Shape) {
+	row := r.Batch()
+	s := Shape{Objective: models.Objective(r.Int()), T: r.Int(), Features: r.Bool()}
+	if r.err == nil && row == nil {
+		r.err = fmt.Errorf("saved buffer row %d is missing", i)
+	}
+	return row, s
+}
+
 // memory's state: the reservoir's count and every stored row.
 func (w *stateWriter) memory(m *memory) {
-	w.Int(m.res.capacity)
-	w.Uint64(uint64(m.res.seen))
-	w.Int(len(m.res.items))
-	for _, e := range m.res.items {
-		w.Batch(e.row)
-		w.Int(int(e.shape.Objective))
-		w.Int(e.shape.T)
-		w.Bool(e.shape.Features)
+	writeReservoir(w, m.res, func(e entry) {
+		w.storedRow(e.row, e.shape)
 		w.Uint64(uint64(e.seq))
 		w.Float64(e.stored)
-	}
+	})
 }
 
 // memory restores m (built with the same capacity) from what
 // stateWriter.memory wrote.
 func (r *stateReader) memory(m *memory) {
-	capacity := r.Int()
-	seen := int64(r.Uint64())
-	n := r.count(1)
-	if r.err != nil {
-		return
-	}
-	if capacity != m.res.capacity || n < 0 || n > capacity {
-		r.err = fmt.Errorf("saved buffer holds %d of %d rows; this method's buffer has %d (was it built with another buffer setting?)", n, capacity, m.res.capacity)
-		return
-	}
-	items := make([]entry, 0, capacity)
-	for i := 0; i < n && r.err == nil; i++ {
-		e := entry{row: r.Batch()}
-		e.shape = Shape{Objective: models.Objective(r.Int()), T: r.Int(), Features: r.Bool()}
+	items, seen := readReservoir(r, m.res, func(i int) entry {
+		e := entry{}
+		e.row, e.shape = r.storedRow(i)
 		e.seq = int64(r.Uint64())
 		e.stored = r.Float64()
-		if r.err == nil && e.row == nil {
-			r.err = fmt.Errorf("saved buffer row %d is missing", i)
-		}
-		items = append(items, e)
-	}
+		return e
+	})
 	if r.err != nil {
 		return
 	}
