@@ -13,113 +13,64 @@ import (
 // TestFisherByHand checks Fisher on softmax regression (an MLP with no
 // hidden layer, 2 inputs, 2 classes), whose per-example gradients are
 // known in closed form: with p = softmax(Wx + b) and label y,
-// ∂ℓ/∂W[k][j] = (p_k − [k=y])·x_j and ∂ℓ/∂b[k] = p_k − [k=y].
+// ∂ℓ/∂W[k][j] = (p_k − [k=y])·x_j and ∂ℓ/∂b[k] = p_k − [k=y]. With
+// fisher_weight=prob (Buzzega et al.'s online EWC) each row's squared
+// gradient is weighted by the model's probability of its label, p_y.
 func TestFisherByHand(t *testing.T) {
-	model, err := models.NewMLP(models.MLPConfig{In: 2, Classes: []int{2}}, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	W := [2][2]float64{{0.5, -1}, {0.25, 0.75}}
-	bias := [2]float64{0.1, -0.2}
-	copy(model.Params().Get("head.0.weight"), []float32{0.5, -1, 0.25, 0.75})
-	copy(model.Params().Get("head.0.bias"), []float32{0.1, -0.2})
-	xs := [][2]float64{{1, 2}, {-0.5, 0.3}, {2, -1}}
-	ys := []int{0, 1, 1}
-	b := &models.Batch{Objective: models.Classify, B: 3, T: 2, Targets: []int32{0, 1, 1},
-		Weights: []float32{5, 5, 5}} // weights must not enter the Fisher
-	for _, x := range xs {
-		b.Features = append(b.Features, float32(x[0]), float32(x[1]))
-	}
-	f, err := Fisher(model, b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wantW [2][2]float64
-	var wantB [2]float64
-	for n, x := range xs {
-		z := [2]float64{}
-		for k := 0; k < 2; k++ {
-			z[k] = W[k][0]*x[0] + W[k][1]*x[1] + bias[k]
+	for _, byProb := range []bool{false, true} {
+		model, err := models.NewMLP(models.MLPConfig{In: 2, Classes: []int{2}}, 1)
+		if err != nil {
+			t.Fatal(err)
 		}
-		p0 := 1 / (1 + math.Exp(z[1]-z[0]))
-		p := [2]float64{p0, 1 - p0}
-		for k := 0; k < 2; k++ {
-			d := p[k]
-			if k == ys[n] {
-				d--
+		W := [2][2]float64{{0.5, -1}, {0.25, 0.75}}
+		bias := [2]float64{0.1, -0.2}
+		copy(model.Params().Get("head.0.weight"), []float32{0.5, -1, 0.25, 0.75})
+		copy(model.Params().Get("head.0.bias"), []float32{0.1, -0.2})
+		xs := [][2]float64{{1, 2}, {-0.5, 0.3}, {2, -1}}
+		ys := []int{0, 1, 1}
+		b := &models.Batch{Objective: models.Classify, B: 3, T: 2, Targets: []int32{0, 1, 1},
+			Weights: []float32{5, 5, 5}} // weights must not enter the Fisher
+		for _, x := range xs {
+			b.Features = append(b.Features, float32(x[0]), float32(x[1]))
+		}
+		f, _, err := fisher(model, b, byProb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wantW [2][2]float64
+		var wantB [2]float64
+		for n, x := range xs {
+			z := [2]float64{}
+			for k := 0; k < 2; k++ {
+				z[k] = W[k][0]*x[0] + W[k][1]*x[1] + bias[k]
 			}
+			p0 := 1 / (1 + math.Exp(z[1]-z[0]))
+			p := [2]float64{p0, 1 - p0}
+			w := 1.0
+			if byProb {
+				w = p[ys[n]]
+			}
+			for k := 0; k < 2; k++ {
+				d := p[k]
+				if k == ys[n] {
+					d--
+				}
+				for j := 0; j < 2; j++ {
+					wantW[k][j] += w * d * x[j] * d * x[j] / 3
+				}
+				wantB[k] += w * d * d / 3
+			}
+		}
+		gotW, gotB := f.Get("head.0.weight"), f.Get("head.0.bias")
+		for k := 0; k < 2; k++ {
 			for j := 0; j < 2; j++ {
-				wantW[k][j] += d * x[j] * d * x[j] / 3
+				if math.Abs(float64(gotW[k*2+j])-wantW[k][j]) > 1e-6 {
+					t.Errorf("weighted by p_y %v: F[W%d%d] = %.7f, by hand %.7f", byProb, k, j, gotW[k*2+j], wantW[k][j])
+				}
 			}
-			wantB[k] += d * d / 3
-		}
-	}
-	gotW, gotB := f.Get("head.0.weight"), f.Get("head.0.bias")
-	for k := 0; k < 2; k++ {
-		for j := 0; j < 2; j++ {
-			if math.Abs(float64(gotW[k*2+j])-wantW[k][j]) > 1e-6 {
-				t.Errorf("F[W%d%d] = %.7f, by hand %.7f", k, j, gotW[k*2+j], wantW[k][j])
+			if math.Abs(float64(gotB[k])-wantB[k]) > 1e-6 {
+				t.Errorf("weighted by p_y %v: F[b%d] = %.7f, by hand %.7f", byProb, k, gotB[k], wantB[k])
 			}
-		}
-		if math.Abs(float64(gotB[k])-wantB[k]) > 1e-6 {
-			t.Errorf("F[b%d] = %.7f, by hand %.7f", k, gotB[k], wantB[k])
-		}
-	}
-}
-
-// TestFisherWeightedByProb checks fisher_weight=prob on the softmax
-// regression of TestFisherByHand: each row's squared gradient is weighted
-// by the model's probability of its label, p_y (Buzzega et al.'s online
-// EWC).
-func TestFisherWeightedByProb(t *testing.T) {
-	model, err := models.NewMLP(models.MLPConfig{In: 2, Classes: []int{2}}, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	W := [2][2]float64{{0.5, -1}, {0.25, 0.75}}
-	bias := [2]float64{0.1, -0.2}
-	copy(model.Params().Get("head.0.weight"), []float32{0.5, -1, 0.25, 0.75})
-	copy(model.Params().Get("head.0.bias"), []float32{0.1, -0.2})
-	xs := [][2]float64{{1, 2}, {-0.5, 0.3}, {2, -1}}
-	ys := []int{0, 1, 1}
-	b := &models.Batch{Objective: models.Classify, B: 3, T: 2, Targets: []int32{0, 1, 1}}
-	for _, x := range xs {
-		b.Features = append(b.Features, float32(x[0]), float32(x[1]))
-	}
-	f, _, err := fisher(model, b, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wantW [2][2]float64
-	var wantB [2]float64
-	for n, x := range xs {
-		z := [2]float64{}
-		for k := 0; k < 2; k++ {
-			z[k] = W[k][0]*x[0] + W[k][1]*x[1] + bias[k]
-		}
-		p0 := 1 / (1 + math.Exp(z[1]-z[0]))
-		p := [2]float64{p0, 1 - p0}
-		py := p[ys[n]]
-		for k := 0; k < 2; k++ {
-			d := p[k]
-			if k == ys[n] {
-				d--
-			}
-			for j := 0; j < 2; j++ {
-				wantW[k][j] += py * d * x[j] * d * x[j] / 3
-			}
-			wantB[k] += py * d * d / 3
-		}
-	}
-	gotW, gotB := f.Get("head.0.weight"), f.Get("head.0.bias")
-	for k := 0; k < 2; k++ {
-		for j := 0; j < 2; j++ {
-			if math.Abs(float64(gotW[k*2+j])-wantW[k][j]) > 1e-6 {
-				t.Errorf("F[W%d%d] = %.7f, by hand %.7f", k, j, gotW[k*2+j], wantW[k][j])
-			}
-		}
-		if math.Abs(float64(gotB[k])-wantB[k]) > 1e-6 {
-			t.Errorf("F[b%d] = %.7f, by hand %.7f", k, gotB[k], wantB[k])
 		}
 	}
 	if _, err := New("ewc", Config{"fisher_weight": "label"}); err == nil {
