@@ -268,11 +268,33 @@ func (t *imageTask) Train(rng *rand.Rand, batchSize int) tasks.Stream {
 }
 
 type imageStream struct {
-	t     *imageTask
-	rng   *rand.Rand
-	size  int
-	order []int
+	t    *imageTask
+	rng  *rand.Rand
+	size int
+	rows epoch[int]
+}
+
+// epoch hands out the items of an order in chunks, shuffling the order
+// with rng at the start of every pass; build makes it on first use.
+type epoch[T any] struct {
+	order []T
 	pos   int
+}
+
+// next returns the next at most n items, starting a new shuffled pass
+// when the last one is used up.
+func (e *epoch[T]) next(rng *rand.Rand, n int, build func() []T) []T {
+	if e.pos == len(e.order) {
+		if e.order == nil {
+			e.order = build()
+		}
+		rng.Shuffle(len(e.order), func(i, j int) { e.order[i], e.order[j] = e.order[j], e.order[i] })
+		e.pos = 0
+	}
+	k := min(n, len(e.order)-e.pos)
+	out := e.order[e.pos : e.pos+k]
+	e.pos += k
+	return out
 }
 
 // Next returns the next batch of the epoch, starting a new shuffled
@@ -281,17 +303,9 @@ func (s *imageStream) Next() (*models.Batch, error) {
 	if s.size <= 0 {
 		return nil, fmt.Errorf("task %s: batch size %d", s.t.name, s.size)
 	}
-	if s.pos == len(s.order) {
-		if s.order == nil {
-			s.order = append([]int(nil), s.t.train...)
-		}
-		s.rng.Shuffle(len(s.order), func(i, j int) { s.order[i], s.order[j] = s.order[j], s.order[i] })
-		s.pos = 0
-	}
-	k := min(s.size, len(s.order)-s.pos)
-	b := s.t.batch(&s.t.data.train, s.order[s.pos:s.pos+k])
+	rows := s.rows.next(s.rng, s.size, func() []int { return append([]int(nil), s.t.train...) })
+	b := s.t.batch(&s.t.data.train, rows)
 	b.Outputs = s.t.outputs
-	s.pos += k
 	return b, nil
 }
 
@@ -406,11 +420,10 @@ func (j *jointTask) Train(rng *rand.Rand, batchSize int) tasks.Stream {
 }
 
 type jointStream struct {
-	j     *jointTask
-	rng   *rand.Rand
-	size  int
-	order [][2]int32 // (task, row of the task's training split)
-	pos   int
+	j    *jointTask
+	rng  *rand.Rand
+	size int
+	rows epoch[[2]int32] // (task, row of the task's training split)
 }
 
 // Next returns the next batch of the epoch over the union.
@@ -418,28 +431,25 @@ func (s *jointStream) Next() (*models.Batch, error) {
 	if s.size <= 0 {
 		return nil, fmt.Errorf("task %s: batch size %d", s.j.name, s.size)
 	}
-	if s.pos == len(s.order) {
-		if s.order == nil {
-			for ti, t := range s.j.all {
-				for _, k := range t.train {
-					s.order = append(s.order, [2]int32{int32(ti), int32(k)})
-				}
+	rows := s.rows.next(s.rng, s.size, func() [][2]int32 {
+		var all [][2]int32
+		for ti, t := range s.j.all {
+			for _, k := range t.train {
+				all = append(all, [2]int32{int32(ti), int32(k)})
 			}
 		}
-		s.rng.Shuffle(len(s.order), func(a, b int) { s.order[a], s.order[b] = s.order[b], s.order[a] })
-		s.pos = 0
-	}
-	n := min(s.size, len(s.order)-s.pos)
+		return all
+	})
+	n := len(rows)
 	W := s.j.width()
 	b := &models.Batch{Objective: models.Classify, B: n, T: W,
 		Features: make([]float32, n*W), Targets: make([]int32, n), Task: make([]int, n)}
 	scratch := s.j.scratch()
-	for i, r := range s.order[s.pos : s.pos+n] {
+	for i, r := range rows {
 		t := s.j.all[r[0]]
 		t.fillRow(b, i, &t.data.train, int(r[1]), scratch)
 	}
 	b.Outputs = s.j.outputs
-	s.pos += n
 	return b, nil
 }
 
