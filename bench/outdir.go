@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/sleepbench/sleepbench/models/gemm"
 	"github.com/sleepbench/sleepbench/results"
 )
 
@@ -27,6 +28,7 @@ func writeJSON(path string, v any) error {
 type resolved struct {
 	SchemaVersion string                `json:"schema_version"`
 	Backend       string                `json:"backend"`
+	Kernel        string                `json:"kernel,omitempty"`
 	Profile       Profile               `json:"profile"`
 	Tuned         map[string]tuneChoice `json:"tuned,omitempty"`
 }
@@ -61,8 +63,9 @@ func (r *Runner) checkConfig() error {
 	if err != nil {
 		return err
 	}
-	if !bytes.Equal(a, b) || old.Backend != r.Build.Backend {
-		return fmt.Errorf("%s was written with other settings (%s); use another -out folder or remove it", path, diffSettings(old, resolved{Profile: r.Profile, Backend: r.Build.Backend}))
+	kernelDiffers := old.Kernel != "" && r.Build.Kernel != "" && !gemm.SameResults(old.Kernel, r.Build.Kernel)
+	if !bytes.Equal(a, b) || old.Backend != r.Build.Backend || kernelDiffers {
+		return fmt.Errorf("%s was written with other settings (%s); use another -out folder or remove it", path, diffSettings(old, resolved{Profile: r.Profile, Backend: r.Build.Backend, Kernel: r.Build.Kernel}))
 	}
 	return nil
 }
@@ -83,6 +86,9 @@ func diffSettings(a, b resolved) string {
 	if a.Backend != b.Backend {
 		diffs = append(diffs, fmt.Sprintf("backend %s → %s", a.Backend, b.Backend))
 	}
+	if a.Kernel != "" && b.Kernel != "" && !gemm.SameResults(a.Kernel, b.Kernel) {
+		diffs = append(diffs, fmt.Sprintf("GEMM kernel %s → %s (set SLEEPBENCH_KERNEL=%s to resume)", a.Kernel, b.Kernel, a.Kernel))
+	}
 	sort.Strings(diffs)
 	return strings.Join(diffs, "; ")
 }
@@ -91,6 +97,6 @@ func (r *Runner) writeConfig() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return writeJSON(filepath.Join(r.Out, "config.json"), resolved{
-		SchemaVersion: results.SchemaVersion, Backend: r.Build.Backend, Profile: r.Profile, Tuned: r.tuned,
+		SchemaVersion: results.SchemaVersion, Backend: r.Build.Backend, Kernel: r.Build.Kernel, Profile: r.Profile, Tuned: r.tuned,
 	})
 }

@@ -419,6 +419,14 @@ func pretrainBackend() string {
 	return models.BackendName
 }
 
+// gemmKernel names package gemm's kernel, or "" for another backend.
+func gemmKernel() string {
+	if models.BackendName == "go-asm" {
+		return gemm.KernelName()
+	}
+	return ""
+}
+
 // fileSHA256 is the hex SHA-256 of a file.
 func fileSHA256(path string) (string, error) {
 	f, err := os.Open(path)

@@ -63,6 +63,7 @@ func Real() Builders {
 		},
 		Methods:   methods.Default,
 		Backend:   models.BackendName,
+		Kernel:    gemmKernel(),
 		Optimizer: fmt.Sprintf("adamw(beta1=%g,beta2=%g,eps=%g)", a.Beta1, a.Beta2, a.Eps),
 	}
 }

@@ -54,6 +54,12 @@ type Builders struct {
 	// Backend names the matrix backend and Optimizer the optimiser
 	// (both recorded in every run's config).
 	Backend, Optimizer string
+	// Kernel names package gemm's micro-kernel ("avx512", "avx2", "go";
+	// empty for other backends). It is recorded in OUT/config.json, and
+	// a folder is not resumed under a kernel whose numbers may differ in
+	// the last bits (gemm.SameResults: avx512 and avx2 agree, go may
+	// not).
+	Kernel string
 }
 
 // Runner runs a profile's runs into an output folder:

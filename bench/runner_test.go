@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"encoding/json"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -186,6 +187,38 @@ func TestResumeSkipsAndRefusesOtherSettings(t *testing.T) {
 	err := r.Run()
 	if err == nil || !strings.Contains(err.Error(), "Steps 6 → 7") {
 		t.Errorf("changed steps: error %v", err)
+	}
+}
+
+// A folder records the GEMM kernel that wrote it, and is not resumed
+// under a kernel whose numbers may differ (go after avx512), but is under
+// one that gives the same bits (avx2 after avx512).
+func TestResumeRefusesOtherKernel(t *testing.T) {
+	out := t.TempDir()
+	b := fakeBuilders(nil, 0)
+	b.Kernel = "avx512"
+	if err := testRunner(out, b).Run(); err != nil {
+		t.Fatal(err)
+	}
+	var c resolved
+	data, err := os.ReadFile(filepath.Join(out, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &c); err != nil || c.Kernel != "avx512" {
+		t.Fatalf("config.json kernel %q (%v), want avx512", c.Kernel, err)
+	}
+	b = fakeBuilders(nil, 0)
+	b.Kernel = "go"
+	err = testRunner(out, b).Run()
+	if err == nil || !strings.Contains(err.Error(), "GEMM kernel avx512 → go") || !strings.Contains(err.Error(), "SLEEPBENCH_KERNEL=avx512") {
+		t.Errorf("resume under the go kernel: error %v", err)
+	}
+	for _, k := range []string{"avx2", "avx512"} {
+		b.Kernel = k
+		if err := testRunner(out, b).Run(); err != nil {
+			t.Errorf("resume under %s: %v", k, err)
+		}
 	}
 }
 

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -60,6 +62,15 @@ func MergeShards(out string, dirs []string, allowPartial bool) (*Merged, error) 
 		cfgs[i] = c
 	}
 	ref := cfgs[0]
+	// Shards may run on CPUs with other GEMM kernels (each run is
+	// deterministic under its own); the merged config lists them all.
+	kernels := map[string]bool{}
+	for _, c := range cfgs {
+		if c.Kernel != "" {
+			kernels[c.Kernel] = true
+		}
+	}
+	kernel := strings.Join(slices.Sorted(maps.Keys(kernels)), ",")
 	for i, c := range cfgs[1:] {
 		if why := differs(ref, c); why != "" {
 			return nil, fmt.Errorf("merge: %s and %s were made with other settings (%s): they are not shards of one command", dirs[0], dirs[i+1], why)
@@ -179,7 +190,7 @@ func MergeShards(out string, dirs []string, allowPartial bool) (*Merged, error) 
 		tuned = nil
 	}
 	if err := writeJSON(filepath.Join(out, "config.json"), resolved{
-		SchemaVersion: ref.SchemaVersion, Backend: ref.Backend, Profile: ref.Profile, Tuned: tuned,
+		SchemaVersion: ref.SchemaVersion, Backend: ref.Backend, Kernel: kernel, Profile: ref.Profile, Tuned: tuned,
 	}); err != nil {
 		return nil, fmt.Errorf("merge: %w", err)
 	}

@@ -413,6 +413,33 @@ func TestMergeRefuses(t *testing.T) {
 		}
 	})
 
+	t.Run("other kernel merges", func(t *testing.T) {
+		d := t.TempDir()
+		var dirs []string
+		for i, k := range []string{"avx512", "avx2"} {
+			b := fakeBuilders(nil, 0)
+			b.Kernel = k
+			out := filepath.Join(d, k)
+			r := testRunner(out, b)
+			r.Shard, r.Shards = i, 2
+			if err := r.Run(); err != nil {
+				t.Fatal(err)
+			}
+			dirs = append(dirs, out)
+		}
+		out := filepath.Join(d, "merged")
+		if _, err := MergeShards(out, dirs, false); err != nil {
+			t.Fatal(err)
+		}
+		c, err := readResolved(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Kernel != "avx2,avx512" {
+			t.Errorf("merged config kernel %q, want avx2,avx512", c.Kernel)
+		}
+	})
+
 	t.Run("other schema version", func(t *testing.T) {
 		other := filepath.Join(t.TempDir(), "schema")
 		if err := os.CopyFS(other, os.DirFS(shards[0])); err != nil {

@@ -98,6 +98,15 @@ func pick(ks []*kernel, want string) (*kernel, error) {
 // KernelName names the micro-kernel Sgemm uses: "avx512", "avx2" or "go".
 func KernelName() string { return best.name }
 
+// SameResults reports whether kernels a and b give bit-identical
+// products: the same kernel, or the two assembly kernels (avx512 and
+// avx2 sum in the same order; TestKernelsAgree). The portable "go"
+// kernel may differ from them in the last bit.
+func SameResults(a, b string) bool {
+	asm := func(k string) bool { return k == "avx512" || k == "avx2" }
+	return a == b || asm(a) && asm(b)
+}
+
 // KernelErr reports a SLEEPBENCH_KERNEL that could not be honoured (the
 // fastest kernel is used instead); nil otherwise. Commands check it
 // before they measure anything.

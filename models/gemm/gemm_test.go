@@ -472,3 +472,14 @@ func TestPickKernel(t *testing.T) {
 		t.Errorf("unavailable: %s %v", k.name, err)
 	}
 }
+
+func TestSameResults(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		want bool
+	}{{"avx512", "avx2", true}, {"avx2", "avx2", true}, {"go", "go", true}, {"avx512", "go", false}, {"go", "avx2", false}} {
+		if got := SameResults(c.a, c.b); got != c.want {
+			t.Errorf("SameResults(%s, %s) = %v, want %v", c.a, c.b, got, c.want)
+		}
+	}
+}
