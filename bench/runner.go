@@ -103,6 +103,16 @@ type Runner struct {
 	// (OUT/checkpoints/, see checkpoint.go) after the run has finished;
 	// by default it is deleted then.
 	KeepCheckpoints bool
+	// TuneOnly tunes every (model, method) pair of the whole profile
+	// that has a grid (whatever the shard) and stops: no test runs, no
+	// reports. Its folder is what TuneFrom reads.
+	TuneOnly bool
+	// TuneFrom, when set, is a folder whose tuning (OUT/tune) this
+	// command reuses instead of tuning again, so that the shards of a
+	// cluster tune once between them. It must have been written with the
+	// same settings, and hold every pair this command tunes; otherwise
+	// Run fails before training anything.
+	TuneFrom string
 
 	// afterCheckpoint, when set (tests), runs after every checkpoint a
 	// run saves; an error stops the run there, as a kill would.
@@ -239,10 +249,21 @@ func (r *Runner) Run() error {
 	if r.Jobs < 1 {
 		r.Jobs = 1
 	}
+	if r.TuneOnly && (r.Shards > 1 || r.TuneFrom != "") {
+		return errors.New("bench: -tune-only tunes for every shard; give it neither a shard nor -tune-from")
+	}
 	if err := r.checkConfig(); err != nil {
 		return err
 	}
+	if r.TuneFrom != "" {
+		if err := r.importTuning(); err != nil {
+			return err
+		}
+	}
 	todo := r.todo()
+	if r.TuneOnly {
+		todo = Jobs(Expand(r.Profile))
+	}
 	if r.Progress != nil {
 		r.track = newTracker(r.Progress, r.now)
 		defer r.track.close()
@@ -252,6 +273,12 @@ func (r *Runner) Run() error {
 	}
 	if err := r.writeConfig(); err != nil {
 		return err
+	}
+	if r.TuneOnly {
+		if len(r.tuned) == 0 {
+			return fmt.Errorf("bench: -tune-only: no method of profile %s has a tuning grid (grid.METHOD.KEY=v1,v2 adds one), so there is nothing to tune", r.Profile.Name)
+		}
+		return nil
 	}
 	var fns []func() error
 	for _, j := range todo {

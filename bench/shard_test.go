@@ -2,7 +2,9 @@ package bench
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -499,18 +501,27 @@ func TestMergeRefuses(t *testing.T) {
 func TestShardsReuseTuning(t *testing.T) {
 	dir := t.TempDir()
 	once := filepath.Join(dir, "tune-once")
-	r := testRunner(once, fakeBuilders(nil, 0))
-	r.Profile.Plans = []Plan{{Sequence, []string{"fake"}, []string{"anchor"}}}
-	r.Profile.Seeds = []uint64{1}
+	b := fakeBuilders(nil, 0)
+	built := 0
+	newModel := b.NewModel
+	b.NewModel = func(name string, classes []int, threads int, seed uint64) (models.Model, error) {
+		built++
+		return newModel(name, classes, threads, seed)
+	}
+	r := testRunner(once, b)
+	r.TuneOnly = true
 	if err := r.Run(); err != nil {
 		t.Fatal(err)
+	}
+	if built == 0 {
+		t.Fatal("-tune-only built no model")
+	}
+	if _, err := os.Stat(filepath.Join(once, "runs")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("-tune-only wrote test runs (%v)", err)
 	}
 	var shards []string
 	for i := 0; i < 4; i++ {
 		out := filepath.Join(dir, fmt.Sprint("shard-", i))
-		if err := os.CopyFS(filepath.Join(out, "tune"), os.DirFS(filepath.Join(once, "tune"))); err != nil {
-			t.Fatal(err)
-		}
 		b := fakeBuilders(nil, 0)
 		built := 0
 		newModel := b.NewModel
@@ -519,7 +530,7 @@ func TestShardsReuseTuning(t *testing.T) {
 			return newModel(name, classes, threads, seed)
 		}
 		r := testRunner(out, b)
-		r.Shard, r.Shards = i, 4
+		r.Shard, r.Shards, r.TuneFrom = i, 4, once
 		if err := r.Run(); err != nil {
 			t.Fatal(err)
 		}
@@ -542,4 +553,45 @@ func TestShardsReuseTuning(t *testing.T) {
 	if diff := cmp.Diff(tree(t, all), tree(t, merged)); diff != "" {
 		t.Errorf("merged shards that reused one tuning differ from the unsharded command:\n%s", diff)
 	}
+
+	// A folder tuned with other settings, or without a pair this command
+	// tunes, is refused before anything trains.
+	t.Run("other settings", func(t *testing.T) {
+		r := testRunner(filepath.Join(t.TempDir(), "s"), fakeBuilders(nil, 0))
+		r.Profile.Steps, r.TuneFrom = 7, once
+		if err := r.Run(); err == nil || !strings.Contains(err.Error(), "tuned with other settings") || !strings.Contains(err.Error(), "Steps 6 → 7") {
+			t.Errorf("error %v", err)
+		}
+	})
+	t.Run("pair missing", func(t *testing.T) {
+		partial := filepath.Join(t.TempDir(), "partial")
+		if err := os.CopyFS(partial, os.DirFS(once)); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.RemoveAll(filepath.Join(partial, "tune")); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Join(partial, "tune"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		r := testRunner(filepath.Join(t.TempDir(), "s"), fakeBuilders(nil, 0))
+		r.TuneFrom = partial
+		if err := r.Run(); err == nil || !strings.Contains(err.Error(), "holds no tuning of") {
+			t.Errorf("error %v", err)
+		}
+	})
+	t.Run("tune-only without a grid", func(t *testing.T) {
+		r := testRunner(filepath.Join(t.TempDir(), "s"), fakeBuilders(nil, 0))
+		r.TuneOnly, r.Profile.Grids = true, nil
+		if err := r.Run(); err == nil || !strings.Contains(err.Error(), "nothing to tune") {
+			t.Errorf("error %v", err)
+		}
+	})
+	t.Run("tune-only with a shard", func(t *testing.T) {
+		r := testRunner(filepath.Join(t.TempDir(), "s"), fakeBuilders(nil, 0))
+		r.TuneOnly, r.Shard, r.Shards = true, 1, 4
+		if err := r.Run(); err == nil || !strings.Contains(err.Error(), "every shard") {
+			t.Errorf("error %v", err)
+		}
+	})
 }

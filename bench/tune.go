@@ -339,6 +339,10 @@ func (r *Runner) tuneAll(jobs [][]RunSpec) error {
 				continue
 			}
 		}
+		if r.TuneFrom != "" {
+			return fmt.Errorf("-tune-from %s holds no tuning of %s on %s with tuning seeds %v and grid %v: add them to its command (sleepbench run -tune-only) and run it again",
+				r.TuneFrom, pr.method, pr.model, seeds, r.Profile.Grids[pr.method])
+		}
 		grid := map[string][]string{}
 		for k, v := range r.Profile.Grids[pr.method] {
 			grid[k] = append([]string(nil), v...)

@@ -49,6 +49,8 @@ func runRun(args []string) error {
 	keep := fs.Bool("keep-checkpoints", false, "keep each run's mid-run checkpoint (OUT/checkpoints/) after the run has finished")
 	shard := fs.String("shard", "", "run only shard i of n (i/n, 0-based) for a cluster, or auto: the index from the scheduler ("+strings.Join(bench.ShardVars(), ", ")+"), read also when this flag is not given; 0/1 runs everything even there")
 	shards := fs.Int("shards", 0, "the number of shards, for schedulers that set no count (Kubernetes Indexed Jobs: the Job's completions)")
+	tuneOnly := fs.Bool("tune-only", false, "only tune the profile's methods that have a grid (for every shard), then stop; give the folder to the shards' -tune-from")
+	tuneFrom := fs.String("tune-from", "", "reuse the tuning of this folder (made by -tune-only with the same settings) instead of tuning again")
 	var sets setFlags
 	fs.Var(&sets, "set", "override a setting, key=value (repeatable): a profile key, METHOD.KEY or grid.METHOD.KEY=v1,v2")
 	fs.Usage = func() {
@@ -86,6 +88,7 @@ func runRun(args []string) error {
 	r := &bench.Runner{
 		Profile: p, Build: bench.Real(), Data: *data, Base: *base, Out: *out, Jobs: *jobs,
 		Progress: os.Stderr, Finish: bench.WriteReports, KeepCheckpoints: *keep,
+		TuneOnly: *tuneOnly, TuneFrom: *tuneFrom,
 	}
 	if r.Out == "" {
 		r.Out = filepath.Join("out", p.Name)
@@ -104,6 +107,10 @@ func runRun(args []string) error {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "sleepbench run: finished in %s\n", time.Since(start).Round(time.Second))
+	if r.TuneOnly {
+		fmt.Fprintf(os.Stderr, "sleepbench run: tuning in %s (give it to the shards: -tune-from %s)\n", filepath.Join(r.Out, "tune"), r.Out)
+		return nil
+	}
 	fmt.Fprintf(os.Stderr, "sleepbench run: results in %s (tables: sleepbench tables %s)\n", r.Out, r.Out)
 	return nil
 }
