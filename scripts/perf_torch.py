@@ -7,17 +7,21 @@ line per model:
 
   {"model", "batch", "seq", "tokens_per_s", "step_ms", "peak_rss_mb", ...}
 
-The shapes are those of sleepbench's models.Configs:
+The shapes are those of sleepbench's models.Configs; `sleepbench perf`
+passes the exact one with --shape (so the two cannot drift apart), and the
+table below is the fallback when the script runs alone:
 
-  bert-mini  4 layers, d 256, 4 heads, d_ff 1024, vocab 30522: post-LN
-             encoder (embedding LayerNorm, token-type 0 embedding), MLM head
-             (dense, GELU, LayerNorm, decoder tied to the token embedding,
-             output bias) evaluated only at the 15% masked positions.
-  gpt2-mini  4 layers, d 256, 4 heads, d_ff 1024, vocab 8192: pre-LN causal
+  bert-mini  4 layers, d 256, 4 heads, d_ff 1024, vocab 2048: pre-LN
+             encoder with ALiBi attention biases (embedding LayerNorm,
+             token-type 0 embedding, final LayerNorm), MLM head (dense,
+             GELU, LayerNorm, decoder tied to the token embedding, output
+             bias) evaluated only at the 15% masked positions.
+  bert-base  12 layers, d 768, 12 heads, d_ff 3072, vocab 30522: post-LN.
+  gpt2-mini  4 layers, d 256, 4 heads, d_ff 1024, vocab 2048: pre-LN causal
              decoder, final LayerNorm, LM head tied to the token embedding.
   gpt2       12 layers, d 768, 12 heads, d_ff 3072, vocab 50257 (run at the
              sequence length asked for, 128 by default).
-  custom     2 layers, d 128, 2 heads, d_ff 512, vocab 8192 (decoder).
+  custom     2 layers, d 128, 2 heads, d_ff 512, vocab 2048 (decoder).
 
 A step is: forward, cross-entropy, backward, AdamW update (weight decay on
 the matrices only), as the Go side does. GELU is the tanh approximation and
@@ -37,15 +41,17 @@ import subprocess
 import sys
 import time
 
-# name: (arch, layers, d_model, heads, d_ff, ctx, vocab)
+# name: (arch, layers, d_model, heads, d_ff, ctx, vocab, pre_ln, alibi);
+# pre_ln matters for encoders only (decoders are always pre-LN).
 CONFIGS = {
-    "bert-base": ("encoder", 12, 768, 12, 3072, 512, 30522),
-    "gpt2-medium": ("decoder", 24, 1024, 16, 4096, 1024, 50257),
-    "gpt2": ("decoder", 12, 768, 12, 3072, 1024, 50257),
-    "bert-mini": ("encoder", 4, 256, 4, 1024, 128, 30522),
-    "gpt2-mini": ("decoder", 4, 256, 4, 1024, 128, 8192),
-    "custom": ("decoder", 2, 128, 2, 512, 128, 8192),
+    "bert-base": ("encoder", 12, 768, 12, 3072, 512, 30522, False, False),
+    "gpt2-medium": ("decoder", 24, 1024, 16, 4096, 1024, 50257, True, False),
+    "gpt2": ("decoder", 12, 768, 12, 3072, 1024, 50257, True, False),
+    "bert-mini": ("encoder", 4, 256, 4, 1024, 128, 2048, True, True),
+    "gpt2-mini": ("decoder", 4, 256, 4, 1024, 128, 2048, True, False),
+    "custom": ("decoder", 2, 128, 2, 512, 128, 2048, True, False),
 }
+SHAPE_KEYS = ("arch", "layers", "d_model", "heads", "d_ff", "ctx", "vocab", "pre_ln", "alibi")
 
 MASK_FRACTION = 0.15
 MASK_ID = 103  # BERT's [MASK]
@@ -61,9 +67,20 @@ def parse_args(argv):
     p.add_argument("--warmup", type=int, default=3, help="untimed steps first")
     p.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--shape", default="",
+                   help="JSON object with the keys %s: the shape of the one model "
+                        "named by --models, instead of the table" % ", ".join(SHAPE_KEYS))
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     names = [m for m in a.models.split(",") if m]
+    if a.shape:
+        if len(names) != 1:
+            p.error("--shape describes one model; --models names %d" % len(names))
+        try:
+            sh = json.loads(a.shape)
+            CONFIGS[names[0]] = tuple(sh[k] for k in SHAPE_KEYS)
+        except (ValueError, KeyError, TypeError) as e:
+            p.error("--shape %r: %s (want the keys %s)" % (a.shape, e, ", ".join(SHAPE_KEYS)))
     for m in names:
         if m not in CONFIGS:
             p.error("unknown model %r (valid: %s)" % (m, ", ".join(CONFIGS)))
@@ -79,7 +96,7 @@ def parse_args(argv):
 def build(torch, name, seq):
     nn = torch.nn
     F = torch.nn.functional
-    arch, L, D, H, FF, ctx, V = CONFIGS[name]
+    arch, L, D, H, FF, ctx, V, pre_ln, alibi = CONFIGS[name]
     if seq > ctx:
         raise SystemExit("perf_torch: --seq %d exceeds %s's context %d" % (seq, name, ctx))
 
@@ -92,6 +109,7 @@ def build(torch, name, seq):
             self.wte = nn.Embedding(V, D)
             self.wpe = nn.Embedding(ctx, D)
             enc = arch == "encoder"
+            pre = pre_ln or not enc
             if enc:
                 self.wtt = nn.Embedding(2, D)
                 self.ln_e = nn.LayerNorm(D, eps=1e-12)
@@ -99,26 +117,44 @@ def build(torch, name, seq):
             self.blocks = nn.ModuleList([
                 nn.TransformerEncoderLayer(D, H, FF, dropout=0.0, activation=gelu,
                                            layer_norm_eps=eps, batch_first=True,
-                                           norm_first=not enc)
+                                           norm_first=pre)
                 for _ in range(L)
             ])
+            if pre:
+                self.ln_f = nn.LayerNorm(D, eps=eps)
+            bias = torch.zeros(H, seq, seq)
+            if alibi:
+                # -m_h |i-j| with m_h = 2^(-8(h+1)/H), symmetric for an
+                # encoder, as models.Config.ALiBi.
+                pos = torch.arange(seq, dtype=torch.float32)
+                dist = (pos[None, :] - pos[:, None]).abs()
+                slopes = torch.tensor([2.0 ** (-8.0 * (h + 1) / H) for h in range(H)])
+                bias = -slopes[:, None, None] * dist
+            if not enc:
+                bias = bias + torch.full((seq, seq), float("-inf")).triu(1)
+            self.register_buffer("bias", bias)
             if enc:
                 self.mlm_dense = nn.Linear(D, D)
                 self.mlm_ln = nn.LayerNorm(D, eps=eps)
                 self.mlm_bias = nn.Parameter(torch.zeros(V))
-            else:
-                self.ln_f = nn.LayerNorm(D, eps=eps)
-                mask = torch.full((seq, seq), float("-inf")).triu(1)
-                self.register_buffer("causal", mask)
 
         def forward(self, ids, targets):
             B, T = ids.shape
             pos = torch.arange(T)
             h = self.wte(ids) + self.wpe(pos)[None]
+            # One additive mask per (sequence, head): the causal mask and
+            # the ALiBi biases; none for a plain encoder.
+            mask = None
+            if alibi:
+                mask = self.bias[:, :T, :T].repeat(B, 1, 1)
+            elif arch == "decoder":
+                mask = self.bias[0, :T, :T]
             if arch == "encoder":
                 h = self.ln_e(h + self.wtt.weight[0])
                 for blk in self.blocks:
-                    h = blk(h)
+                    h = blk(h, src_mask=mask)
+                if pre_ln:
+                    h = self.ln_f(h)
                 # MLM: logits only at the masked positions.
                 sel = targets.view(-1) >= 0
                 hm = h.reshape(B * T, D)[sel]
@@ -126,7 +162,7 @@ def build(torch, name, seq):
                 logits = hm @ self.wte.weight.t() + self.mlm_bias
                 return F.cross_entropy(logits, targets.view(-1)[sel])
             for blk in self.blocks:
-                h = blk(h, src_mask=self.causal[:T, :T])
+                h = blk(h, src_mask=mask)
             h = self.ln_f(h)
             logits = h.reshape(B * T, D) @ self.wte.weight.t()  # tied head
             return F.cross_entropy(logits, targets.view(-1))

@@ -210,7 +210,11 @@ func runTorch(python, script, name string, f perfFlags) (res perfResult, note st
 	if _, err := exec.LookPath(python); err != nil {
 		return res, fmt.Sprintf("flag -torch: %v", err), nil
 	}
-	cmd := exec.Command(python, "-B", script, "--models", name,
+	shape, err := torchShape(name)
+	if err != nil {
+		return res, "", err
+	}
+	cmd := exec.Command(python, "-B", script, "--models", name, "--shape", shape,
 		"--batch", strconv.Itoa(f.batch), "--seq", strconv.Itoa(f.seq),
 		"--steps", strconv.Itoa(f.steps), "--warmup", strconv.Itoa(f.warmup),
 		"--threads", strconv.Itoa(f.threads))
@@ -232,6 +236,24 @@ func runTorch(python, script, name string, f perfFlags) (res perfResult, note st
 		return res, "", fmt.Errorf("output of %s: want one result for %s, got %d", script, name, len(rs))
 	}
 	return rs[0], "", nil
+}
+
+// torchShape is the --shape argument of perf_torch.py for a built-in
+// config: the peer builds exactly the Go model's shape.
+func torchShape(name string) (string, error) {
+	c, err := models.LookupConfig(name)
+	if err != nil {
+		return "", err
+	}
+	arch := "decoder"
+	if c.Arch == models.Encoder {
+		arch = "encoder"
+	}
+	b, err := json.Marshal(map[string]any{
+		"arch": arch, "layers": c.Layers, "d_model": c.DModel, "heads": c.Heads, "d_ff": c.DFF,
+		"ctx": c.Ctx, "vocab": c.Vocab, "pre_ln": c.PreLN || c.Arch == models.Decoder, "alibi": c.ALiBi,
+	})
+	return string(b), err
 }
 
 // parseResults reads one JSON result per non-empty line.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -105,5 +106,42 @@ func TestRunTorchMissing(t *testing.T) {
 	}
 	if _, _, err := runTorch(fake, filepath.Join(dir, "absent.py"), "custom", perfFlags{}); err == nil {
 		t.Error("a missing script gave no error")
+	}
+}
+
+// The peer is told the Go model's exact shape, and the script's own
+// table (used when it runs alone) agrees with models.Configs.
+func TestTorchShape(t *testing.T) {
+	got, err := torchShape("bert-mini")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"alibi":true,"arch":"encoder","ctx":128,"d_ff":1024,"d_model":256,"heads":4,"layers":4,"pre_ln":true,"vocab":2048}`
+	if got != want {
+		t.Errorf("bert-mini shape %s, want %s", got, want)
+	}
+	if _, err := torchShape("gpt3"); err == nil {
+		t.Error("unknown model: no error")
+	}
+	script, err := os.ReadFile(filepath.Join("..", "..", "scripts", "perf_torch.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range models.Configs() {
+		arch := "decoder"
+		if c.Arch == models.Encoder {
+			arch = "encoder"
+		}
+		py := func(b bool) string {
+			if b {
+				return "True"
+			}
+			return "False"
+		}
+		row := fmt.Sprintf("%q: (%q, %d, %d, %d, %d, %d, %d, %s, %s)", c.Name, arch, c.Layers, c.DModel, c.Heads, c.DFF, c.Ctx, c.Vocab,
+			py(c.PreLN || c.Arch == models.Decoder), py(c.ALiBi))
+		if !strings.Contains(string(script), row) {
+			t.Errorf("scripts/perf_torch.py has no row %s", row)
+		}
 	}
 }
