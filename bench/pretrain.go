@@ -321,6 +321,7 @@ func Pretrain(opt PretrainOptions) (*PretrainManifest, error) {
 	if err := models.SaveCheckpoint(ckpt, model.Params(), opt.Dtype, map[string]string{
 		"model": opt.Model, "corpus": opt.Domain + " " + meta.Source, "steps": fmt.Sprint(loop.Steps),
 		"tokens": fmt.Sprint(loop.Tokens), "seed": fmt.Sprint(opt.Seed), "manifest": opt.Model + ".manifest.json",
+		"attention_bias": model.Config().AttentionBias(),
 	}); err != nil {
 		return nil, fmt.Errorf("pretrain: %w", err)
 	}

@@ -150,8 +150,10 @@ func checkSplit(t *testing.T, v PretrainScore) {
 }
 
 // The committed bert-mini checkpoint, scored as its manifest was: the
-// split by input partitions the manifest's score. It also pins what the
-// manifest's accuracy is made of (models/base/README.md quotes it).
+// split by input partitions the manifest's score, and the score at
+// [MASK] inputs is far above the best constant prediction's. It also
+// pins what the manifest's accuracy is made of (models/base/README.md
+// quotes it).
 func TestBaseBertMiniSplit(t *testing.T) {
 	if testing.Short() {
 		t.Skip("scores 256 validation windows")
@@ -206,6 +208,13 @@ func TestBaseBertMiniSplit(t *testing.T) {
 				best = max(best, freq[b.Targets[p]])
 			}
 		}
+	}
+	// The committed model uses the context: at [MASK] inputs it beats
+	// the best constant at least twice over (the checkpoint of absolute
+	// positions alone, before ALiBi, got 106 against the constant's 109).
+	if s.AtMask.MaskCorrect < 2*best {
+		t.Errorf("%d of %d right at [MASK] inputs, under twice the best constant prediction's %d: the checkpoint ignores the context",
+			s.AtMask.MaskCorrect, s.AtMask.MaskTargets, best)
 	}
 	t.Logf("%s: %.2f%% overall; at [MASK] inputs %.2f%% (%d/%d; best constant prediction %d/%d), unchanged %d/%d, random %d/%d",
 		ma.Checkpoint, 100*s.Accuracy, 100*s.AtMask.MaskAccuracy(), s.AtMask.MaskCorrect, s.AtMask.MaskTargets, best, s.AtMask.MaskTargets,

@@ -40,8 +40,14 @@ func Real() Builders {
 					return "", fmt.Errorf("init=base: no base checkpoint of %s (%w); rebuild it with make pretrain, or start from random weights with -set init=scratch", model, err)
 				}
 			}
-			if _, err := models.LoadCheckpoint(path, m.Params()); err != nil {
+			ld, err := models.LoadCheckpoint(path, m.Params())
+			if err != nil {
 				return "", fmt.Errorf("init=%s: %w", spec, err)
+			}
+			if t, ok := m.(*models.Transformer); ok {
+				if err := models.CheckAttentionBias(t.Config(), path, ld.Meta); err != nil {
+					return "", fmt.Errorf("init=%s: %w", spec, err)
+				}
 			}
 			sum, err := fileSHA256(path)
 			if err != nil {

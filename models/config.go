@@ -80,12 +80,57 @@ type Config struct {
 	// after the last block; BERT's post-LN blocks otherwise. Decoders are
 	// always pre-LN.
 	PreLN bool
+	// ALiBi adds a fixed bias −m_h·|i−j| to head h's attention logits
+	// (Press et al. 2022, "Train Short, Test Long"), with slopes
+	// m_h = 2^(−8(h+1)/Heads); symmetric in i and j for an encoder, as in
+	// MosaicBERT (Portes et al. 2023). It has no parameters; the learned
+	// position embeddings stay. Hugging Face's BERT and GPT-2 have no
+	// such bias (false).
+	ALiBi bool
 	// Classes holds the number of classes of each task's classification
 	// head (task-incremental); it may be empty.
 	Classes []int
 	// Threads is the number of goroutines for the non-BLAS kernels;
 	// 0 means runtime.GOMAXPROCS(0).
 	Threads int
+}
+
+// alibiSlopes returns the per-head ALiBi slopes, or nil without ALiBi.
+func (c Config) alibiSlopes() []float32 {
+	if !c.ALiBi {
+		return nil
+	}
+	s := make([]float32, c.Heads)
+	for h := range s {
+		s[h] = float32(math.Exp2(-8 * float64(h+1) / float64(c.Heads)))
+	}
+	return s
+}
+
+// AttentionBias names the attention's position bias as a checkpoint's
+// metadata records it (key "attention_bias"): "alibi" or "none".
+func (c Config) AttentionBias() string {
+	if c.ALiBi {
+		return "alibi"
+	}
+	return "none"
+}
+
+// CheckAttentionBias refuses a checkpoint whose metadata shows it was
+// trained with another attention bias than c's: the tensors of a model
+// with and without ALiBi have the same names and shapes, so only the
+// metadata can tell them apart. A file that names a model (one sleepbench
+// made) but no attention_bias predates the key and was trained without
+// ALiBi; a file with neither key (a foreign checkpoint) is not refused.
+func CheckAttentionBias(c Config, path string, meta map[string]string) error {
+	got := meta["attention_bias"]
+	if got == "" && meta["model"] != "" {
+		got = "none"
+	}
+	if got != "" && got != c.AttentionBias() {
+		return fmt.Errorf("checkpoint %s was trained with attention bias %q, but model %s uses %q (Config.ALiBi); rebuild it with make pretrain", path, got, c.Name, c.AttentionBias())
+	}
+	return nil
 }
 
 // preLN reports whether the blocks are pre-LN (and a final LayerNorm
@@ -96,12 +141,16 @@ func (c Config) preLN() bool { return c.Arch == Decoder || c.PreLN }
 func Configs() []Config {
 	// bert-base has BERT's exact GELU, so that published checkpoints
 	// load with their own numerics (hf.go); bert-mini keeps the tanh
-	// form its committed base checkpoint was pretrained with.
+	// form its committed base checkpoint was pretrained with. bert-mini
+	// is pre-LN with ALiBi biases beside its learned positions: with
+	// absolute positions alone it stalled, in minutes of CPU pretraining,
+	// on the plateau where a masked LM predicts no better than a constant
+	// at [MASK] (models/base/README.md).
 	return []Config{
 		{Name: "bert-base", Arch: Encoder, Layers: 12, DModel: 768, Heads: 12, DFF: 3072, Ctx: 512, Vocab: 30522, TypeVocab: 2, Pooler: true, Act: GELUErf, Eps: 1e-12},
 		{Name: "gpt2-medium", Arch: Decoder, Layers: 24, DModel: 1024, Heads: 16, DFF: 4096, Ctx: 1024, Vocab: 50257, Eps: 1e-5},
 		{Name: "gpt2", Arch: Decoder, Layers: 12, DModel: 768, Heads: 12, DFF: 3072, Ctx: 1024, Vocab: 50257, Eps: 1e-5},
-		{Name: "bert-mini", Arch: Encoder, Layers: 4, DModel: 256, Heads: 4, DFF: 1024, Ctx: 128, Vocab: 2048, TypeVocab: 2, Pooler: true, Eps: 1e-12, PreLN: true},
+		{Name: "bert-mini", Arch: Encoder, Layers: 4, DModel: 256, Heads: 4, DFF: 1024, Ctx: 128, Vocab: 2048, TypeVocab: 2, Pooler: true, Eps: 1e-12, PreLN: true, ALiBi: true},
 		{Name: "gpt2-mini", Arch: Decoder, Layers: 4, DModel: 256, Heads: 4, DFF: 1024, Ctx: 128, Vocab: 2048, Eps: 1e-5},
 		{Name: "custom", Arch: Decoder, Layers: 2, DModel: 128, Heads: 2, DFF: 512, Ctx: 128, Vocab: 2048, Eps: 1e-5},
 	}

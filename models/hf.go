@@ -580,6 +580,9 @@ func LoadHF(path string, m *Transformer) (*HFLoaded, error) {
 	if c.PreLN {
 		return nil, bad(fmt.Errorf("model %s has pre-LN blocks; Hugging Face's BERT is post-LN (Config.PreLN false)", c.Name))
 	}
+	if c.ALiBi {
+		return nil, bad(fmt.Errorf("model %s has ALiBi attention; Hugging Face's BERT and GPT-2 have none (Config.ALiBi false)", c.Name))
+	}
 	out := &HFLoaded{Info: info, Dtypes: map[string]int{}}
 	type job struct {
 		t    hfTensor
@@ -718,6 +721,9 @@ func ExportHF(path string, m *Transformer) error {
 	}
 	if c.PreLN {
 		return fmt.Errorf("export %s: model %s has pre-LN blocks; Hugging Face's BERT layout is post-LN", path, c.Name)
+	}
+	if c.ALiBi {
+		return fmt.Errorf("export %s: model %s has ALiBi attention, which Hugging Face's BERT and GPT-2 lack", path, c.Name)
 	}
 	layout := hfLayout(c, prefix)
 	written := map[string]bool{}

@@ -313,6 +313,10 @@ type attn struct {
 	lengths    []int
 	causal     bool
 	block      int
+	// slopes, when set, holds one ALiBi slope per head: the logit of
+	// query i for key j gains −slopes[h]·|i−j| before the softmax (Press
+	// et al. 2022; symmetric for an encoder, as MosaicBERT).
+	slopes []float32
 }
 
 // causalBlock is the default number of query rows per causal block.
@@ -395,6 +399,12 @@ func (s attn) forward(bl blas.Float32, out, att, qkv []float32, noise float32, s
 						n = i + 1
 					}
 					p := row[:n]
+					if s.slopes != nil {
+						m := s.slopes[h]
+						for j := range p {
+							p[j] -= m * float32(abs(i-j))
+						}
+					}
 					if r != nil {
 						for j := range p {
 							p[j] += noise * float32(r.NormFloat64())
@@ -475,4 +485,11 @@ func (s attn) backward(bl blas.Float32, dqkv, dout, att, qkv, scratch []float32,
 			}
 		}
 	})
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
 }

@@ -282,13 +282,17 @@ func TestAttentionGrad(t *testing.T) {
 		causal  bool
 		lengths []int
 		noise   float32
+		slopes  []float32
 	}{
-		{"causal", true, nil, 0},
-		{"causal padded", true, []int{5, 3}, 0},
-		{"bidirectional", false, nil, 0},
-		{"padded", false, []int{2, 4}, 0},
-		{"causal noisy", true, []int{4, 5}, 0.7},
-		{"padded noisy", false, []int{3, 5}, 0.7},
+		{"causal", true, nil, 0, nil},
+		{"causal padded", true, []int{5, 3}, 0, nil},
+		{"bidirectional", false, nil, 0, nil},
+		{"padded", false, []int{2, 4}, 0, nil},
+		{"causal noisy", true, []int{4, 5}, 0.7, nil},
+		{"padded noisy", false, []int{3, 5}, 0.7, nil},
+		{"alibi", false, nil, 0, []float32{0.5, 0.125}},
+		{"alibi padded noisy", false, []int{3, 5}, 0.7, []float32{0.5, 0.125}},
+		{"alibi causal", true, []int{4, 5}, 0, []float32{0.5, 0.125}},
 	} {
 		for _, run := range []struct{ th, block int }{{1, 0}, {3, 0}, {1, 2}, {2, 3}} {
 			th := run.th
@@ -297,7 +301,7 @@ func TestAttentionGrad(t *testing.T) {
 				qkv := randVec(r, B*T*3*D, 1)
 				dout := randVec(r, B*T*D, 1)
 				seeds := []uint64{11, 12, 13, 14}
-				s := attn{B: B, T: T, H: H, D: D, lengths: c.lengths, causal: c.causal, block: run.block}
+				s := attn{B: B, T: T, H: H, D: D, lengths: c.lengths, causal: c.causal, block: run.block, slopes: c.slopes}
 				out := make([]float32, B*T*D)
 				att := make([]float32, B*H*T*T)
 				s.forward(bl, out, att, qkv, c.noise, seeds, newNoiseRNGs(th), th)
@@ -317,7 +321,7 @@ func TestAttentionGrad(t *testing.T) {
 						rows[n] = Q[n*3*D : (n+1)*3*D]
 					}
 					var all []float64
-					for _, v := range refAttention(rows, B, T, H, D, c.lengths, c.causal, float64(c.noise), sd) {
+					for _, v := range refAttention(rows, B, T, H, D, c.lengths, c.causal, c.slopes, float64(c.noise), sd) {
 						all = append(all, v...)
 					}
 					return all
@@ -330,5 +334,29 @@ func TestAttentionGrad(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// With zero queries and keys, ALiBi alone sets the attention: query i's
+// probability for key j is exp(−m|i−j|)/Σ_k exp(−m|i−k|), computed here
+// by hand for T = 3 and m = ln 2 (weights 1, ½, ¼).
+func TestAlibiByHand(t *testing.T) {
+	const B, T, H, D = 1, 3, 1, 2
+	qkv := make([]float32, B*T*3*D)
+	for i := 0; i < T; i++ { // values: position i carries (i, 1)
+		qkv[i*3*D+2*D], qkv[i*3*D+2*D+1] = float32(i), 1
+	}
+	s := attn{B: B, T: T, H: H, D: D, slopes: []float32{float32(math.Ln2)}}
+	out := make([]float32, B*T*D)
+	att := make([]float32, B*H*T*T)
+	s.forward(BLAS(), out, att, qkv, 0, nil, newNoiseRNGs(1), 1)
+	want := []float64{
+		1 / 1.75, 0.5 / 1.75, 0.25 / 1.75, // query 0: distances 0, 1, 2
+		0.5 / 2, 1 / 2.0, 0.5 / 2, // query 1: 1, 0, 1
+		0.25 / 1.75, 0.5 / 1.75, 1 / 1.75, // query 2: 2, 1, 0
+	}
+	checkClose(t, "ALiBi probabilities", att, want, 1e-6)
+	if got, w := out[0], (0.5+2*0.25)/1.75; math.Abs(float64(got)-w) > 1e-6 {
+		t.Errorf("query 0 output %v, want %v", got, w)
 	}
 }

@@ -84,7 +84,9 @@ type refNoise struct {
 
 // refAttention returns the attention outputs [N][D] for qkv [N][3D]; seeds
 // (one per sequence and head, or nil) drive the logit noise of std sigma.
-func refAttention(qkv [][]float64, B, T, H, D int, lengths []int, causal bool, sigma float64, seeds []uint64) [][]float64 {
+// refAttention is a float64 multi-head attention: slopes (nil for none)
+// are the ALiBi slopes of the heads.
+func refAttention(qkv [][]float64, B, T, H, D int, lengths []int, causal bool, slopes []float32, sigma float64, seeds []uint64) [][]float64 {
 	hs := D / H
 	scale := 1 / math.Sqrt(float64(hs))
 	out := make([][]float64, B*T)
@@ -114,6 +116,9 @@ func refAttention(qkv [][]float64, B, T, H, D int, lengths []int, causal bool, s
 						z[j] += q[d] * k[d]
 					}
 					z[j] *= scale
+					if slopes != nil {
+						z[j] -= float64(slopes[h]) * math.Abs(float64(i-j))
+					}
 					if r != nil {
 						z[j] += sigma * float64(float32(r.NormFloat64()))
 					}
@@ -236,7 +241,7 @@ func (r *ref) loss(b *Batch, nz *refNoise) (float64, []float64) {
 			}
 		}
 		attn := func(v [][]float64) [][]float64 {
-			y := refAttention(rows(lin("attn.qkv", 3*D), v), B, T, H, D, b.Lengths, c.Arch == Decoder, sigma, seeds)
+			y := refAttention(rows(lin("attn.qkv", 3*D), v), B, T, H, D, b.Lengths, c.Arch == Decoder, c.alibiSlopes(), sigma, seeds)
 			return rows(lin("attn.proj", D), y)
 		}
 		mlp := func(v [][]float64) [][]float64 {

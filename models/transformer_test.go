@@ -169,10 +169,12 @@ func TestEncoderGrad(t *testing.T) {
 		{"classify padded", tinyBatch(Classify, true), false},
 		{"pre-LN masked padded", tinyBatch(Masked, true), true},
 		{"pre-LN classify padded", tinyBatch(Classify, true), true},
+		{"pre-LN ALiBi masked padded", tinyBatch(Masked, true), true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := tinyConfig(Encoder)
 			cfg.PreLN = c.preLN
+			cfg.ALiBi = strings.Contains(c.name, "ALiBi")
 			m, err := NewTransformer(cfg, 8)
 			if err != nil {
 				t.Fatal(err)
@@ -546,6 +548,35 @@ func TestGradsOverwritten(t *testing.T) {
 			if !equal32(m.grads.Data, fresh.grads.Data) {
 				t.Errorf("%v: after batch %d (%v) the gradients differ from a fresh model's", arch, i, b.Objective)
 			}
+		}
+	}
+}
+
+// A checkpoint records its attention bias; one trained without ALiBi
+// (or before the key existed) is refused by an ALiBi model and the
+// reverse, while a foreign file without sleepbench's metadata is not.
+func TestCheckAttentionBias(t *testing.T) {
+	alibi, plain := tinyConfig(Encoder), tinyConfig(Encoder)
+	alibi.ALiBi = true
+	for _, c := range []struct {
+		cfg  Config
+		meta map[string]string
+		ok   bool
+	}{
+		{alibi, map[string]string{"model": "bert-mini", "attention_bias": "alibi"}, true},
+		{alibi, map[string]string{"model": "bert-mini"}, false},
+		{alibi, map[string]string{"model": "bert-mini", "attention_bias": "none"}, false},
+		{plain, map[string]string{"model": "bert-mini", "attention_bias": "alibi"}, false},
+		{plain, map[string]string{"model": "gpt2-mini"}, true},
+		{alibi, nil, true},
+		{plain, map[string]string{"format": "pt"}, true},
+	} {
+		err := CheckAttentionBias(c.cfg, "x.safetensors", c.meta)
+		if (err == nil) != c.ok {
+			t.Errorf("ALiBi %v, metadata %v: error %v, want ok=%v", c.cfg.ALiBi, c.meta, err, c.ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), "x.safetensors") {
+			t.Errorf("error %q does not name the file", err)
 		}
 	}
 }
