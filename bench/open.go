@@ -100,6 +100,9 @@ func (r *Runner) open(s RunSpec, seed uint64, cfg methods.Config, validation boo
 	o := &opened{}
 	openOne := func(domain string) (Task, error) {
 		spec := tasks.Spec{Dir: r.Data, Domain: domain, Tokenizer: info.Tokenizer, Objective: obj, Ctx: p.Ctx, EvalRows: p.evalRows(obj)}
+		if obj == models.Masked {
+			spec.TrainMaskRate = p.TrainMaskRate
+		}
 		t, err := r.Build.OpenTask(spec, len(o.all))
 		if err != nil {
 			return nil, fmt.Errorf("%s: opening %s: %w", s.Name(), domain, err)
@@ -200,6 +203,9 @@ func (r *Runner) runConfig(s RunSpec, info ModelInfo, cfg methods.Config) map[st
 		"warmup": strconv.Itoa(p.Warmup), "schedule": p.Schedule, "clip": f(p.ClipNorm),
 		"weight_decay": f(p.WeightDecay), "backend": r.Build.Backend,
 		"optimizer": r.Build.Optimizer,
+	}
+	if p.TrainMaskRate > 0 && p.objective(info) == models.Masked {
+		c["train_mask_rate"] = f(p.TrainMaskRate)
 	}
 	switch s.Protocol {
 	case Dormancy:

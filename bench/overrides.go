@@ -73,6 +73,14 @@ var setters = map[string]setter{
 		p.ModelLR = m
 		return nil
 	}},
+	"train_mask_rate": {"share of positions masked in masked-LM training batches, in (0, 1] (0 = 15%; evaluation always masks 15%)", func(p *Profile, v string) error {
+		x, err := strconv.ParseFloat(v, 64)
+		if err != nil || x < 0 || x > 1 {
+			return fmt.Errorf("want a share in [0, 1], got %q", v)
+		}
+		p.TrainMaskRate = x
+		return nil
+	}},
 	"min_lr":       floatField(func(p *Profile) *float64 { return &p.MinLR }, "final learning rate of the cosine schedule"),
 	"clip":         floatField(func(p *Profile) *float64 { return &p.ClipNorm }, "gradient-norm clip (0 = off)"),
 	"weight_decay": floatField(func(p *Profile) *float64 { return &p.WeightDecay }, "AdamW weight decay"),

@@ -2,11 +2,16 @@ package bench
 
 import (
 	"math"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/sleepbench/sleepbench/methods"
+	"github.com/sleepbench/sleepbench/models"
+	"github.com/sleepbench/sleepbench/results"
+	"github.com/sleepbench/sleepbench/tasks"
 )
 
 func TestBuiltinProfiles(t *testing.T) {
@@ -164,6 +169,57 @@ func TestModelLR(t *testing.T) {
 	for _, bad := range []string{"model_lr=gpt2-mini", "model_lr=gpt2-mini:-1", "model_lr=:1e-3"} {
 		if err := p.Set(bad); err == nil || !strings.Contains(err.Error(), "MODEL:LR") {
 			t.Errorf("%s: %v", bad, err)
+		}
+	}
+}
+
+// train_mask_rate reaches the training draws of a masked-LM model's
+// tasks (and its run record), and no decoder's; evaluation keeps 15%.
+func TestTrainMaskRate(t *testing.T) {
+	p := Default()
+	for _, bad := range []string{"train_mask_rate=1.5", "train_mask_rate=-0.1", "train_mask_rate=x"} {
+		if err := p.Set(bad); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
+	}
+	for _, lm := range []models.Objective{models.Masked, models.NextToken} {
+		b := fakeBuilders(nil, 0)
+		describe := b.Describe
+		b.Describe = func(name string) (ModelInfo, error) {
+			info, err := describe(name)
+			info.LM = lm
+			return info, err
+		}
+		var rates []float64
+		openTask := b.OpenTask
+		b.OpenTask = func(spec tasks.Spec, index int) (Task, error) {
+			rates = append(rates, spec.TrainMaskRate)
+			return openTask(spec, index)
+		}
+		out := t.TempDir()
+		r := testRunner(out, b)
+		r.Profile.Objective = LM
+		if err := r.Profile.Set("train_mask_rate=0.4"); err != nil {
+			t.Fatal(err)
+		}
+		r.Profile.Plans = []Plan{{Sequence, []string{"fake"}, []string{"naive"}}}
+		r.Profile.Seeds = []uint64{1}
+		if err := r.Run(); err != nil {
+			t.Fatal(err)
+		}
+		want := 0.4
+		if lm != models.Masked {
+			want = 0
+		}
+		if len(rates) == 0 || slices.IndexFunc(rates, func(x float64) bool { return x != want }) >= 0 {
+			t.Errorf("%v: tasks opened with train mask rates %v, want all %g", lm, rates, want)
+		}
+		run, err := results.LoadRun(filepath.Join(out, "runs", "sequence", "fake", "naive", "seed1.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := run.Config["train_mask_rate"]; (lm == models.Masked) != ok || ok && got != "0.4" {
+			t.Errorf("%v: run config train_mask_rate %q (%v)", lm, got, ok)
 		}
 	}
 }
