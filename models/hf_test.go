@@ -393,6 +393,8 @@ func TestHFErrors(t *testing.T) {
 	swapped := func(act Activation) Config { c := bm.cfg; c.Act = act; return c }
 	shallow := gm.cfg
 	shallow.Layers = 1
+	alibi := gm.cfg
+	alibi.ALiBi = true
 	for _, c := range []struct {
 		name string
 		cfg  Config
@@ -412,6 +414,7 @@ func TestHFErrors(t *testing.T) {
 		{"numerics", swapped(GELUTanh), bsrc, []string{"gelu-tanh", "gelu-erf"}},
 		{"shape", shallow, gsrc, []string{"1 layers", "checkpoint 2"}},
 		{"family", bm.cfg, gsrc, []string{"encoder", "GPT-2"}},
+		{"alibi", alibi, gsrc, []string{"ALiBi", "Config.ALiBi false"}},
 		{"not a model", gm.cfg, variant(t, gsrc, func(x *stTensor) bool { x.name = "x." + x.name; return true }), []string{"neither a GPT-2 checkpoint"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -460,5 +463,22 @@ func TestHFMatch(t *testing.T) {
 	odd := HFInfo{Arch: Decoder, Layers: 6, DModel: 768, DFF: 3072, Ctx: 1024, Vocab: 50257}
 	if _, err := odd.Match(); err == nil || !strings.Contains(err.Error(), "6 layers") {
 		t.Errorf("a 6-layer GPT-2 matched: %v", err)
+	}
+}
+
+// Hugging Face's layouts have no ALiBi: an ALiBi model is not exported.
+func TestHFExportRefusesALiBi(t *testing.T) {
+	c := tinyConfig(Decoder)
+	c.ALiBi = true
+	m, err := NewTransformer(c, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "model.safetensors")
+	if err := ExportHF(out, m); err == nil || !strings.Contains(err.Error(), "ALiBi") {
+		t.Errorf("export of an ALiBi model: error %v", err)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("a refused export wrote a file")
 	}
 }
