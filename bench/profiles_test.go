@@ -156,8 +156,10 @@ func TestExpandOverlappingPlans(t *testing.T) {
 // records the rates it trained with.
 func TestModelLR(t *testing.T) {
 	p := Default()
-	if err := p.Set("model_lr=gpt2-mini:3e-4,bert-mini:2e-3"); err != nil {
-		t.Fatal(err)
+	for _, kv := range []string{"lr=1e-3", "min_lr=1e-4", "model_lr=gpt2-mini:3e-4,bert-mini:2e-3"} {
+		if err := p.Set(kv); err != nil {
+			t.Fatal(err)
+		}
 	}
 	// LR 1e-3, MinLR 1e-4: gpt2-mini 3e-4 and 3e-5; custom keeps 1e-3, 1e-4.
 	for model, want := range map[string][2]float64{"gpt2-mini": {3e-4, 3e-5}, "bert-mini": {2e-3, 2e-4}, "custom": {1e-3, 1e-4}} {
