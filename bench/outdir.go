@@ -55,19 +55,34 @@ func (r *Runner) checkConfig() error {
 	if err := json.Unmarshal(data, &old); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	a, err := settingsKey(old.Profile)
+	diff, err := r.otherSettings(old)
 	if err != nil {
 		return err
+	}
+	if diff != "" {
+		return fmt.Errorf("%s was written with other settings (%s); use another -out folder or remove it", path, diff)
+	}
+	return nil
+}
+
+// otherSettings names what makes a folder's config old give other numbers
+// than this command: any profile setting but the plans, seeds and thread
+// count (settingsKey), the backend, or a GEMM kernel whose numbers may
+// differ. It is "" when the numbers are the same.
+func (r *Runner) otherSettings(old resolved) (string, error) {
+	a, err := settingsKey(old.Profile)
+	if err != nil {
+		return "", err
 	}
 	b, err := settingsKey(r.Profile)
 	if err != nil {
-		return err
+		return "", err
 	}
 	kernelDiffers := old.Kernel != "" && r.Build.Kernel != "" && !gemm.SameResults(old.Kernel, r.Build.Kernel)
-	if !bytes.Equal(a, b) || old.Backend != r.Build.Backend || kernelDiffers {
-		return fmt.Errorf("%s was written with other settings (%s); use another -out folder or remove it", path, diffSettings(old, resolved{Profile: r.Profile, Backend: r.Build.Backend, Kernel: r.Build.Kernel}))
+	if bytes.Equal(a, b) && old.Backend == r.Build.Backend && !kernelDiffers {
+		return "", nil
 	}
-	return nil
+	return diffSettings(old, resolved{Profile: r.Profile, Backend: r.Build.Backend, Kernel: r.Build.Kernel}), nil
 }
 
 // diffSettings names the top-level settings that differ.

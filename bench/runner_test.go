@@ -13,7 +13,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/sleepbench/sleepbench/methods"
-	"github.com/sleepbench/sleepbench/models"
 	"github.com/sleepbench/sleepbench/results"
 )
 
@@ -169,18 +168,12 @@ func TestResumeSkipsAndRefusesOtherSettings(t *testing.T) {
 	if err := testRunner(out, fakeBuilders(nil, 0)).Run(); err != nil {
 		t.Fatal(err)
 	}
-	b := fakeBuilders(nil, 0)
-	built := 0
-	newModel := b.NewModel
-	b.NewModel = func(name string, classes []int, threads int, seed uint64) (models.Model, error) {
-		built++
-		return newModel(name, classes, threads, seed)
-	}
+	b, built := countingBuilders()
 	if err := testRunner(out, b).Run(); err != nil {
 		t.Fatal(err)
 	}
-	if built != 0 {
-		t.Errorf("the resumed command built %d models, want 0", built)
+	if *built != 0 {
+		t.Errorf("the resumed command built %d models, want 0", *built)
 	}
 	r := testRunner(out, fakeBuilders(nil, 0))
 	r.Profile.Steps = 7

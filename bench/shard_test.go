@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/sleepbench/sleepbench/models"
 	"github.com/sleepbench/sleepbench/results"
 )
 
@@ -501,19 +500,13 @@ func TestMergeRefuses(t *testing.T) {
 func TestShardsReuseTuning(t *testing.T) {
 	dir := t.TempDir()
 	once := filepath.Join(dir, "tune-once")
-	b := fakeBuilders(nil, 0)
-	built := 0
-	newModel := b.NewModel
-	b.NewModel = func(name string, classes []int, threads int, seed uint64) (models.Model, error) {
-		built++
-		return newModel(name, classes, threads, seed)
-	}
+	b, built := countingBuilders()
 	r := testRunner(once, b)
 	r.TuneOnly = true
 	if err := r.Run(); err != nil {
 		t.Fatal(err)
 	}
-	if built == 0 {
+	if *built == 0 {
 		t.Fatal("-tune-only built no model")
 	}
 	if _, err := os.Stat(filepath.Join(once, "runs")); !errors.Is(err, fs.ErrNotExist) {
@@ -522,21 +515,15 @@ func TestShardsReuseTuning(t *testing.T) {
 	var shards []string
 	for i := 0; i < 4; i++ {
 		out := filepath.Join(dir, fmt.Sprint("shard-", i))
-		b := fakeBuilders(nil, 0)
-		built := 0
-		newModel := b.NewModel
-		b.NewModel = func(name string, classes []int, threads int, seed uint64) (models.Model, error) {
-			built++
-			return newModel(name, classes, threads, seed)
-		}
+		b, built := countingBuilders()
 		r := testRunner(out, b)
 		r.Shard, r.Shards, r.TuneFrom = i, 4, once
 		if err := r.Run(); err != nil {
 			t.Fatal(err)
 		}
 		// One model per job (a compression run shares its sequence run's).
-		if n := len(r.mine()); built != n {
-			t.Errorf("shard %d built %d models for %d jobs: it tuned again", i, built, n)
+		if n := len(r.mine()); *built != n {
+			t.Errorf("shard %d built %d models for %d jobs: it tuned again", i, *built, n)
 		}
 		shards = append(shards, out)
 	}

@@ -49,11 +49,8 @@ func TestGridEdge(t *testing.T) {
 	}
 }
 
-// tuneRunner is a runner over the fakes that tunes the anchor method's
-// lambda with tuning seeds 1000 and 1001, counting the models it builds
-// (one per tuning run it trains).
-func tuneRunner(t *testing.T, out string, lambdas ...string) (*Runner, *int) {
-	t.Helper()
+// countingBuilders are the fakes, counting the models they build.
+func countingBuilders() (Builders, *int) {
 	b := fakeBuilders(nil, 0)
 	built := new(int)
 	newModel := b.NewModel
@@ -61,6 +58,15 @@ func tuneRunner(t *testing.T, out string, lambdas ...string) (*Runner, *int) {
 		*built++
 		return newModel(name, classes, threads, seed)
 	}
+	return b, built
+}
+
+// tuneRunner is a runner over the fakes that tunes the anchor method's
+// lambda with tuning seeds 1000 and 1001, counting the models it builds
+// (one per tuning run it trains).
+func tuneRunner(t *testing.T, out string, lambdas ...string) (*Runner, *int) {
+	t.Helper()
+	b, built := countingBuilders()
 	r := testRunner(out, b)
 	r.Profile.Plans = []Plan{{Sequence, []string{"fake"}, []string{"anchor"}}}
 	r.Profile.Grids = map[string]map[string][]string{"anchor": {"lambda": lambdas}}

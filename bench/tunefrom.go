@@ -1,14 +1,11 @@
 package bench
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-
-	"github.com/sleepbench/sleepbench/models/gemm"
 )
 
 // importTuning copies the tuning files of r.TuneFrom (a folder written by
@@ -23,18 +20,12 @@ func (r *Runner) importTuning() error {
 	if err != nil {
 		return fmt.Errorf("-tune-from: %w", err)
 	}
-	a, err := settingsKey(old.Profile)
+	diff, err := r.otherSettings(old)
 	if err != nil {
 		return err
 	}
-	b, err := settingsKey(r.Profile)
-	if err != nil {
-		return err
-	}
-	kernelDiffers := old.Kernel != "" && r.Build.Kernel != "" && !gemm.SameResults(old.Kernel, r.Build.Kernel)
-	if !bytes.Equal(a, b) || old.Backend != r.Build.Backend || kernelDiffers {
-		return fmt.Errorf("-tune-from %s was tuned with other settings (%s): its choices do not hold for this command",
-			from, diffSettings(old, resolved{Profile: r.Profile, Backend: r.Build.Backend, Kernel: r.Build.Kernel}))
+	if diff != "" {
+		return fmt.Errorf("-tune-from %s was tuned with other settings (%s): its choices do not hold for this command", from, diff)
 	}
 	src := filepath.Join(from, "tune")
 	err = filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
