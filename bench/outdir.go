@@ -78,11 +78,16 @@ func (r *Runner) otherSettings(old resolved) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	kernelDiffers := old.Kernel != "" && r.Build.Kernel != "" && !gemm.SameResults(old.Kernel, r.Build.Kernel)
-	if bytes.Equal(a, b) && old.Backend == r.Build.Backend && !kernelDiffers {
+	if bytes.Equal(a, b) && old.Backend == r.Build.Backend && !kernelsDiffer(old.Kernel, r.Build.Kernel) {
 		return "", nil
 	}
 	return diffSettings(old, resolved{Profile: r.Profile, Backend: r.Build.Backend, Kernel: r.Build.Kernel}), nil
+}
+
+// kernelsDiffer reports two recorded GEMM kernels whose numbers may
+// differ (an unrecorded one, "", differs from none).
+func kernelsDiffer(a, b string) bool {
+	return a != "" && b != "" && !gemm.SameResults(a, b)
 }
 
 // diffSettings names the top-level settings that differ.
@@ -101,7 +106,7 @@ func diffSettings(a, b resolved) string {
 	if a.Backend != b.Backend {
 		diffs = append(diffs, fmt.Sprintf("backend %s → %s", a.Backend, b.Backend))
 	}
-	if a.Kernel != "" && b.Kernel != "" && !gemm.SameResults(a.Kernel, b.Kernel) {
+	if kernelsDiffer(a.Kernel, b.Kernel) {
 		diffs = append(diffs, fmt.Sprintf("GEMM kernel %s → %s (set SLEEPBENCH_KERNEL=%s to resume)", a.Kernel, b.Kernel, a.Kernel))
 	}
 	sort.Strings(diffs)

@@ -298,7 +298,7 @@ func Pretrain(opt PretrainOptions) (*PretrainManifest, error) {
 		TokensSeen: loop.Tokens, Epochs: float64(opt.Steps*opt.Batch) / float64(task.NumTrain()), Seed: opt.Seed,
 		Optimizer:   fmt.Sprintf("adamw(beta1=%g,beta2=%g,eps=%g)", adam.Beta1, adam.Beta2, adam.Eps),
 		WeightDecay: opt.WeightDecay, ClipNorm: opt.ClipNorm, FinalTrainLoss: meanOf(recent),
-		Curve: curve, Backend: pretrainBackend(), Command: opt.Command}
+		Curve: curve, Backend: BackendLabel(), Command: opt.Command}
 	if info.LM == models.Masked {
 		m.MaskRate = opt.MaskRate
 	}
@@ -411,11 +411,12 @@ func (o *PretrainOptions) fill() error {
 	return nil
 }
 
-// pretrainBackend names the matrix backend and, for package gemm, the
-// kernel this CPU runs (results are bit-identical only within one).
-func pretrainBackend() string {
-	if models.BackendName == "go-asm" {
-		return models.BackendName + " (" + gemm.KernelName() + " kernel)"
+// BackendLabel names the matrix backend and, for package gemm, the
+// kernel this CPU runs ("go-asm (avx2 kernel)"), for manifests and for
+// every time a command reports.
+func BackendLabel() string {
+	if k := gemmKernel(); k != "" {
+		return models.BackendName + " (" + k + " kernel)"
 	}
 	return models.BackendName
 }

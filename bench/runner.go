@@ -260,9 +260,11 @@ func (r *Runner) Run() error {
 			return err
 		}
 	}
-	todo := r.todo()
+	var todo [][]RunSpec
 	if r.TuneOnly {
-		todo = Jobs(Expand(r.Profile))
+		todo = Jobs(Expand(r.Profile)) // every shard's pairs
+	} else {
+		todo = r.todo()
 	}
 	if r.Progress != nil {
 		r.track = newTracker(r.Progress, r.now)

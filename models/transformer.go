@@ -46,6 +46,9 @@ type Transformer struct {
 	// raw makes predict leave the logits as they are, without the
 	// cross-entropy (ForwardOutputs).
 	raw bool
+	// slopes are the ALiBi slopes of the heads (nil without ALiBi),
+	// computed once here rather than on every forward pass.
+	slopes []float32
 }
 
 var _ Model = (*Transformer)(nil)
@@ -184,6 +187,7 @@ func NewTransformer(cfg Config, seed uint64) (*Transformer, error) {
 		eps:     cfg.NormEps(),
 		params:  p,
 		grads:   p.Like(),
+		slopes:  cfg.alibiSlopes(),
 	}
 	if m.threads == 0 {
 		m.threads = runtime.GOMAXPROCS(0)

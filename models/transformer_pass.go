@@ -48,7 +48,7 @@ func (m *Transformer) forward(b *Batch, opt ForwardOptions, keep bool) {
 	if c.Arch == Encoder {
 		layerNormForward(x0, a.embMean, a.embRstd, h, m.w.lnew, m.w.lneb, N, D, m.eps, m.threads)
 	}
-	sa := attn{B: B, T: T, H: H, D: D, lengths: b.Lengths, causal: c.Arch == Decoder, slopes: c.alibiSlopes()}
+	sa := attn{B: B, T: T, H: H, D: D, lengths: b.Lengths, causal: c.Arch == Decoder, slopes: m.slopes}
 	for l := 0; l < L; l++ {
 		if opt.AttnNoise > 0 {
 			for i := range a.seeds {
@@ -156,7 +156,9 @@ func (m *Transformer) backward(b *Batch) {
 	if c.preLN() {
 		layerNormBackward(a.dres, g.lnfw, g.lnfb, dh, m.resid(L), a.lnfMean, a.lnfRstd, w.lnfw, N, D, false, th)
 	}
-	sa := attn{B: B, T: T, H: c.Heads, D: D, lengths: b.Lengths, causal: c.Arch == Decoder, slopes: c.alibiSlopes()}
+	// The ALiBi biases are constants: backward needs only the
+	// probabilities forward kept, not the slopes.
+	sa := attn{B: B, T: T, H: c.Heads, D: D, lengths: b.Lengths, causal: c.Arch == Decoder}
 	for l := L - 1; l >= 0; l-- {
 		m.blockBackward(l, sa)
 	}

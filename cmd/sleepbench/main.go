@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/sleepbench/sleepbench/models"
 	"github.com/sleepbench/sleepbench/models/gemm"
 )
 
@@ -55,16 +54,6 @@ func main() {
 		fmt.Fprintf(os.Stderr, "sleepbench %s: %v\n", os.Args[1], err)
 		os.Exit(1)
 	}
-}
-
-// backendLabel names the matrix backend and, for the project's own GEMM,
-// the kernel it runs (see gemm.KernelEnv), for every time a command
-// reports.
-func backendLabel() string {
-	if models.BackendName == "go-asm" {
-		return models.BackendName + " (" + gemm.KernelName() + " kernel)"
-	}
-	return models.BackendName
 }
 
 // cpuName is the CPU's model name from /proc/cpuinfo ("unknown" where

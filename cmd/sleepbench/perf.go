@@ -17,6 +17,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/sleepbench/sleepbench/bench"
 	"github.com/sleepbench/sleepbench/models"
 )
 
@@ -114,7 +115,7 @@ flags:`)
 	if err != nil {
 		return fmt.Errorf("finding this binary to run each model in its own process: %w", err)
 	}
-	backend := backendLabel()
+	backend := bench.BackendLabel()
 	fmt.Printf("sleepbench perf: backend %s, %d threads, batch %d × seq %d, %d steps after %d warm-up\n",
 		backend, f.threads, f.batch, f.seq, f.steps, f.warmup)
 	type row struct {

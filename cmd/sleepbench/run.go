@@ -98,7 +98,7 @@ func runRun(args []string) error {
 		return err
 	}
 	r.Shard, r.Shards = sh.Index, sh.Count
-	fmt.Fprintf(os.Stderr, "sleepbench run: profile %s, backend %s, %d jobs, CPU %s\n", p.Name, backendLabel(), r.Jobs, cpuName())
+	fmt.Fprintf(os.Stderr, "sleepbench run: profile %s, backend %s, %d jobs, CPU %s\n", p.Name, bench.BackendLabel(), r.Jobs, cpuName())
 	if sh.Count > 1 {
 		fmt.Fprintf(os.Stderr, "sleepbench run: shard %s (from %s); merge the shards' folders with sleepbench merge\n", sh, sh.From)
 	}
