@@ -46,14 +46,15 @@ type agem struct {
 
 func init() {
 	Register(Info{
-		Name:     "agem",
-		Summary:  "A-GEM: project the step's gradient when it points against a reference gradient from the memory",
-		Defaults: agemDefaults,
-		Label:    "A-GEM",
-		Rank:     22,
-		Baseline: "naive",
-		Buffered: true,
-		Cost:     "memory: the buffer's rows +1P (reference gradient); compute +1 forward+backward of ref_rows memory rows and +O(P) a step",
+		Name:           "agem",
+		Summary:        "A-GEM: project the step's gradient when it points against a reference gradient from the memory",
+		Defaults:       agemDefaults,
+		Label:          "A-GEM",
+		Rank:           22,
+		PlainFirstWake: AlwaysPlain,
+		Baseline:       "naive",
+		Buffered:       true,
+		Cost:           "memory: the buffer's rows +1P (reference gradient); compute +1 forward+backward of ref_rows memory rows and +O(P) a step",
 		New: func(cfg Config) (Method, error) {
 			s := Parse(cfg, agemDefaults)
 			m := &agem{

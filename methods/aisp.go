@@ -167,6 +167,9 @@ func registerAISP(info Info, fixed map[string]string) {
 	info.Defaults = defaults
 	info.Buffered = true
 	info.Baseline = "naive"
+	// The first task's wake only fills the buffer, unless it is mixed
+	// into the wake batches.
+	info.PlainFirstWake = func(cfg Config) bool { return !Parse(cfg, defaults).Bool("wake_replay") }
 	if name != matchedName {
 		info.Control = matchedName
 	}

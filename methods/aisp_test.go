@@ -454,3 +454,31 @@ func TestLadderChangesOneSetting(t *testing.T) {
 		t.Errorf("%d rungs, want at least 4", rungs)
 	}
 }
+
+// AISP's first wake is plain fine-tuning (it only fills its buffer)
+// unless wake_replay mixes the buffer into the wake batches; replay and
+// DER++ mix from the first task's second step, so they never claim it.
+func TestPlainFirstWakeSettings(t *testing.T) {
+	for _, c := range []struct {
+		method string
+		cfg    Config
+		want   bool
+	}{
+		{"aisp", Config{}, true},
+		{"aisp", Config{"wake_replay": "true"}, false},
+		{"aisp-priority", Config{"wake_replay": "false"}, true},
+		{"replay-matched", Config{}, true},
+		{"naive", Config{}, true},
+		{"ewc", Config{"lambda": "100"}, true},
+		{"replay", Config{}, false},
+		{"derpp", Config{}, false},
+	} {
+		info, err := Default.Lookup(c.method)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := info.IsPlainFirstWake(c.cfg); got != c.want {
+			t.Errorf("%s %v: IsPlainFirstWake %v, want %v", c.method, c.cfg, got, c.want)
+		}
+	}
+}

@@ -78,13 +78,14 @@ type ewcAnchor struct {
 
 func init() {
 	Register(Info{
-		Name:     "ewc",
-		Summary:  "elastic weight consolidation: diagonal empirical Fisher penalty, per task or online",
-		Defaults: ewcDefaults,
-		Label:    "EWC",
-		Rank:     10,
-		Role:     RoleEWC,
-		Baseline: "naive",
+		Name:           "ewc",
+		Summary:        "elastic weight consolidation: diagonal empirical Fisher penalty, per task or online",
+		Defaults:       ewcDefaults,
+		Label:          "EWC",
+		Rank:           10,
+		PlainFirstWake: AlwaysPlain,
+		Role:           RoleEWC,
+		Baseline:       "naive",
 		New: func(cfg Config) (Method, error) {
 			return newEWC(cfg, ewcDefaults)
 		},

@@ -21,12 +21,13 @@ var ewcOnlineDefaults = func() map[string]string {
 // fixed (use ewc for per-task anchors).
 func init() {
 	Register(Info{
-		Name:     "ewc-online",
-		Summary:  "online EWC: one running Fisher anchor, F ← γF + F_new (ewc with online=true fixed)",
-		Defaults: ewcOnlineDefaults,
-		Label:    "online EWC",
-		Rank:     11,
-		Baseline: "naive",
+		Name:           "ewc-online",
+		Summary:        "online EWC: one running Fisher anchor, F ← γF + F_new (ewc with online=true fixed)",
+		Defaults:       ewcOnlineDefaults,
+		Label:          "online EWC",
+		Rank:           11,
+		PlainFirstWake: AlwaysPlain,
+		Baseline:       "naive",
 		New: func(cfg Config) (Method, error) {
 			if v, ok := cfg["online"]; ok && strings.TrimSpace(v) != "true" {
 				return nil, fmt.Errorf("setting online=%q: ewc-online fixes online=true (use ewc for one anchor per task)", v)

@@ -23,12 +23,13 @@ type joint struct {
 
 func init() {
 	Register(Info{
-		Name:     "joint",
-		Summary:  "multitask training on all tasks seen so far (upper bound)",
-		Defaults: map[string]string{},
-		Label:    "joint (upper bound)",
-		Rank:     60,
-		Baseline: "naive",
+		Name:           "joint",
+		Summary:        "multitask training on all tasks seen so far (upper bound)",
+		Defaults:       map[string]string{},
+		Label:          "joint (upper bound)",
+		Rank:           60,
+		PlainFirstWake: AlwaysPlain,
+		Baseline:       "naive",
 		New: func(cfg Config) (Method, error) {
 			if err := Parse(cfg, nil).Err(); err != nil {
 				return nil, err

@@ -77,13 +77,14 @@ type lwf struct {
 
 func init() {
 	Register(Info{
-		Name:     "lwf",
-		Summary:  "learning without forgetting: distil the previous model's softened outputs on the current rows",
-		Defaults: lwfDefaults,
-		Label:    "LwF",
-		Rank:     14,
-		Baseline: "naive",
-		Cost:     "memory +3P (teacher, extra gradient, swap); compute per distilled head +1 forward (teacher) +1 forward+backward a step",
+		Name:           "lwf",
+		Summary:        "learning without forgetting: distil the previous model's softened outputs on the current rows",
+		Defaults:       lwfDefaults,
+		Label:          "LwF",
+		Rank:           14,
+		PlainFirstWake: AlwaysPlain,
+		Baseline:       "naive",
+		Cost:           "memory +3P (teacher, extra gradient, swap); compute per distilled head +1 forward (teacher) +1 forward+backward a step",
 		New: func(cfg Config) (Method, error) {
 			s := Parse(cfg, lwfDefaults)
 			m := &lwf{

@@ -39,13 +39,14 @@ type mas struct {
 
 func init() {
 	Register(Info{
-		Name:     "mas",
-		Summary:  "memory aware synapses: importance |∂‖F(x)‖²/∂θ| from unlabelled rows, penalty λ·Σ Ω·(θ − θ*)²",
-		Defaults: masDefaults,
-		Label:    "MAS",
-		Rank:     13,
-		Baseline: "naive",
-		Cost:     "memory +2P (Ω, θ*); compute +O(P) a step, and `samples` forward+backward passes of one row at each task's end",
+		Name:           "mas",
+		Summary:        "memory aware synapses: importance |∂‖F(x)‖²/∂θ| from unlabelled rows, penalty λ·Σ Ω·(θ − θ*)²",
+		Defaults:       masDefaults,
+		Label:          "MAS",
+		Rank:           13,
+		PlainFirstWake: AlwaysPlain,
+		Baseline:       "naive",
+		Cost:           "memory +2P (Ω, θ*); compute +O(P) a step, and `samples` forward+backward passes of one row at each task's end",
 		New: func(cfg Config) (Method, error) {
 			s := Parse(cfg, masDefaults)
 			m := &mas{lambda: s.Float("lambda", 0, math.Inf(1)), samples: s.Int("samples", 1, math.MaxInt32)}

@@ -146,6 +146,29 @@ type Info struct {
 	// setting the profile gave explicitly is left alone. Methods without
 	// a Night do not sleep.
 	Night func(cfg Config, daySteps int, ratio float64) (Config, error)
+	// PlainFirstWake, when set, says whether the method with settings
+	// cfg trains exactly as naive fine-tuning until its first EndTask: in
+	// the wake steps of the first task TrainBatch returns the very batch
+	// it was given, unchanged (it may keep a copy), AddPenalty returns 0
+	// and leaves the gradients alone, and no hook changes the parameters
+	// or calls env.Step. What the method records meanwhile, and what it
+	// draws from env.RNG, is its own business. The harness then trains
+	// that first wake once for all such runs of one model, seed and task
+	// order, calling each run's hooks in turn on every batch, and checks
+	// these rules as it goes (bench/firstwake.go); methodtest checks them
+	// at the default settings. AlwaysPlain serves a method that keeps
+	// them at every setting.
+	PlainFirstWake func(cfg Config) bool
+}
+
+// AlwaysPlain is Info.PlainFirstWake for a method whose first wake is
+// plain fine-tuning at every setting.
+func AlwaysPlain(Config) bool { return true }
+
+// IsPlainFirstWake reports whether a method of info with settings cfg
+// trains as naive fine-tuning until its first EndTask (PlainFirstWake).
+func (info Info) IsPlainFirstWake(cfg Config) bool {
+	return info.PlainFirstWake != nil && info.PlainFirstWake(cfg)
 }
 
 // Roles a method can play in the AISP paper's claims (Info.Role).

@@ -59,13 +59,14 @@ type si struct {
 
 func init() {
 	Register(Info{
-		Name:     "si",
-		Summary:  "synaptic intelligence: path-integral importance Ω, penalty c·Σ Ω·(θ − θ*)²",
-		Defaults: siDefaults,
-		Label:    "SI",
-		Rank:     12,
-		Baseline: "naive",
-		Cost:     "memory +6P (Ω, θ*, ω, the task's first θ, the last step's θ and gradient); compute +O(P) a step",
+		Name:           "si",
+		Summary:        "synaptic intelligence: path-integral importance Ω, penalty c·Σ Ω·(θ − θ*)²",
+		Defaults:       siDefaults,
+		Label:          "SI",
+		Rank:           12,
+		PlainFirstWake: AlwaysPlain,
+		Baseline:       "naive",
+		Cost:           "memory +6P (Ω, θ*, ω, the task's first θ, the last step's θ and gradient); compute +O(P) a step",
 		New: func(cfg Config) (Method, error) {
 			s := Parse(cfg, siDefaults)
 			m := &si{c: s.Float("c", 0, math.Inf(1)), xi: s.Float("xi", 0, math.Inf(1)),

@@ -75,7 +75,12 @@ const unknownKey = "methodtest_no_such_setting"
 //     (with the parameters, the optimiser's state and env.RNG's stream,
 //     as the harness restores them), ends with parameters bit-identical
 //     to those of the run that was not cut. A method without the
-//     interface fails here: the harness could not resume its runs.
+//     interface fails here: the harness could not resume its runs;
+//   - plain-first-wake, for a method whose Info.PlainFirstWake holds at
+//     its defaults: in the
+//     first task's wake steps TrainBatch returns the batch it was given,
+//     and after them the parameters are bit-identical to those of plain
+//     fine-tuning (hooks that do nothing) on the same seed and data.
 //
 // Every run uses the method's defaults.
 func Run(t *testing.T, reg *methods.Registry, name string) {
@@ -85,7 +90,7 @@ func Run(t *testing.T, reg *methods.Registry, name string) {
 		t.Fatal(err)
 	}
 	for _, c := range checks {
-		if c.name == "changes-training" && info.Baseline == "" {
+		if c.name == "changes-training" && info.Baseline == "" || c.name == "plain-first-wake" && !info.IsPlainFirstWake(methods.Config{}) {
 			continue
 		}
 		t.Run(c.name, func(t *testing.T) {
@@ -107,6 +112,7 @@ var checks = []struct {
 	{"batch-unmodified", checkBatches},
 	{"changes-training", checkChanges},
 	{"checkpoint", checkCheckpoint},
+	{"plain-first-wake", checkPlainFirstWake},
 }
 
 // RunAll runs Run over every method of reg, one subtest per method.
@@ -197,6 +203,32 @@ func checkChanges(reg *methods.Registry, info methods.Info) error {
 	return nil
 }
 
+func checkPlainFirstWake(reg *methods.Registry, info methods.Info) error {
+	const seed = 13
+	m := train(reg, info.Name, seed)
+	if m.err != nil {
+		return m.err
+	}
+	plain := trainWith(func() (methods.Method, error) { return plainMethod{}, nil }, "plain fine-tuning", seed, nil)
+	if plain.err != nil {
+		return plain.err
+	}
+	if m.firstWakeNew != "" {
+		return fmt.Errorf("%s claims PlainFirstWake, but its TrainBatch returned another batch than the one it was given at %s", info.Name, m.firstWakeNew)
+	}
+	if i := firstDiff(m.firstWake, plain.firstWake); i >= 0 {
+		return fmt.Errorf("%s claims PlainFirstWake, but after the first task's wake steps its parameters differ from plain fine-tuning's (same seed and data): parameter %d is %v, plain %v",
+			info.Name, i, m.firstWake[i], plain.firstWake[i])
+	}
+	return nil
+}
+
+// plainMethod is plain fine-tuning: hooks that do nothing, no state.
+type plainMethod struct{ methods.Base }
+
+func (plainMethod) MarshalState() ([]byte, error)             { return nil, nil }
+func (plainMethod) UnmarshalState(*methods.Env, []byte) error { return nil }
+
 // firstDiff is the index of the first element that differs in its bits,
 // or −1.
 func firstDiff(a, b []float32) int {
@@ -215,7 +247,12 @@ func firstDiff(a, b []float32) int {
 type result struct {
 	params   [][]float32 // the parameters after each task
 	modified []error     // batches TrainBatch changed
-	err      error
+	// firstWake is the parameters after the first task's wake steps
+	// (before its EndTask); firstWakeNew names the first step of them at
+	// which TrainBatch returned another batch than it was given.
+	firstWake    []float32
+	firstWakeNew string
+	err          error
 }
 
 // train runs method name with its defaults on the tiny problem with seed
@@ -223,6 +260,11 @@ type result struct {
 // seed only, so runs of two methods with one seed see the same batches.
 func train(reg *methods.Registry, name string, seed uint64) result {
 	return trainCut(reg, name, seed, nil)
+}
+
+// trainCut is train, cut and restored at c (see trainWith).
+func trainCut(reg *methods.Registry, name string, seed uint64, c *cut) result {
+	return trainWith(func() (methods.Method, error) { return reg.New(name, methods.Config{}) }, name, seed, c)
 }
 
 // cut is where trainCut stops a run and restores it: after wake step
@@ -268,14 +310,15 @@ func checkCheckpoint(reg *methods.Registry, info methods.Info) error {
 	return errors.Join(errs...)
 }
 
-// trainCut is train, cut and restored at c when c is not nil: the
-// method's state, the parameters, the optimiser's state and env.RNG's
-// stream are saved and loaded into fresh objects (a fresh model starts
-// from another seed, so that anything not restored shows).
-func trainCut(reg *methods.Registry, name string, seed uint64, c *cut) result {
+// trainWith runs the method newMethod builds (named name in errors), cut
+// and restored at c when c is not nil: the method's state, the
+// parameters, the optimiser's state and env.RNG's stream are saved and
+// loaded into fresh objects (a fresh model starts from another seed, so
+// that anything not restored shows).
+func trainWith(newMethod func() (methods.Method, error), name string, seed uint64, c *cut) result {
 	var res result
 	res.err = func() error {
-		m, err := reg.New(name, methods.Config{})
+		m, err := newMethod()
 		if err != nil {
 			return err
 		}
@@ -327,7 +370,7 @@ func trainCut(reg *methods.Registry, name string, seed uint64, c *cut) result {
 				return err
 			}
 			env.RNG = rand.New(src)
-			if m, err = reg.New(name, methods.Config{}); err != nil {
+			if m, err = newMethod(); err != nil {
 				return err
 			}
 			if err := m.(methods.Checkpointer).UnmarshalState(env, state); err != nil {
@@ -375,6 +418,9 @@ func trainCut(reg *methods.Registry, name string, seed uint64, c *cut) result {
 					res.modified = append(res.modified, fmt.Errorf("%s: TrainBatch at %s changed the batch it was given (-before +after):\n%s", name, where, d))
 				}
 				kept = append(kept, given{b, before, where})
+				if tk.idx == tasks[0].idx && tb != b && res.firstWakeNew == "" {
+					res.firstWakeNew = where
+				}
 				if _, err := env.Step(tb, models.ForwardOptions{}, LR); err != nil {
 					return fmt.Errorf("%s: %s: %w", name, where, err)
 				}
@@ -383,6 +429,9 @@ func trainCut(reg *methods.Registry, name string, seed uint64, c *cut) result {
 						return fmt.Errorf("%s: restoring %v: %w", name, *c, err)
 					}
 				}
+			}
+			if tk.idx == tasks[0].idx {
+				res.firstWake = slices.Clone(model.Params().Data)
 			}
 			if err := m.EndTask(env, tk); err != nil {
 				return fmt.Errorf("%s: EndTask of task %d: %w", name, tk.idx, err)

@@ -76,7 +76,21 @@ type (
 	global struct{ methods.Base }
 	// forgetful saves no anchor in its checkpoints.
 	forgetful struct{ pull }
+	// eager claims PlainFirstWake but anchors at the start of every
+	// task, the first included, so that it pulls from the first step.
+	eager struct{ pull }
+	// copier claims PlainFirstWake but trains on a copy of each batch.
+	copier struct{ still }
 )
+
+func (m *eager) BeginTask(env *methods.Env, _ methods.TaskData) error {
+	m.theta = append(m.theta[:0], env.Model.Params().Data...)
+	return nil
+}
+
+func (copier) TrainBatch(_ *methods.Env, b *models.Batch) (*models.Batch, error) {
+	return b.Clone(), nil
+}
 
 func (*forgetful) MarshalState() ([]byte, error) { return nil, nil }
 
@@ -121,7 +135,7 @@ func registry() *methods.Registry {
 		m := &pull{strength: s.Float("strength", 0, math.Inf(1))}
 		return m, s.Err()
 	}
-	reg.Register(methods.Info{Name: "naive", New: plain(still{})})
+	reg.Register(methods.Info{Name: "naive", New: plain(still{}), PlainFirstWake: methods.AlwaysPlain})
 	reg.Register(methods.Info{Name: "pull", Defaults: pullDefaults, Baseline: "naive",
 		New: func(cfg methods.Config) (methods.Method, error) { return newPull(cfg) }})
 	reg.Register(methods.Info{Name: "zero-penalty", Defaults: pullDefaults, Baseline: "naive",
@@ -155,6 +169,15 @@ func registry() *methods.Registry {
 			}
 			return &forgetful{*m}, nil
 		}})
+	reg.Register(methods.Info{Name: "eager", Defaults: pullDefaults, PlainFirstWake: methods.AlwaysPlain,
+		New: func(cfg methods.Config) (methods.Method, error) {
+			m, err := newPull(cfg)
+			if err != nil {
+				return nil, err
+			}
+			return &eager{*m}, nil
+		}})
+	reg.Register(methods.Info{Name: "copier", New: plain(copier{}), PlainFirstWake: methods.AlwaysPlain})
 	return reg
 }
 
@@ -175,6 +198,8 @@ func TestCatches(t *testing.T) {
 		{"global", "deterministic", "two runs with seed 7 differ after task 1"},
 		{"no-state", "checkpoint", "does not implement methods.Checkpointer"},
 		{"forgetful", "checkpoint", "a run cut after EndTask of task 0 and restored differs from the uncut run"},
+		{"eager", "plain-first-wake", "after the first task's wake steps its parameters differ from plain fine-tuning's"},
+		{"copier", "plain-first-wake", "returned another batch than the one it was given at task 0 step 0"},
 	} {
 		info, err := reg.Lookup(c.method)
 		if err != nil {
