@@ -163,12 +163,20 @@ func (r *Runner) open(s RunSpec, seed uint64, cfg methods.Config, validation boo
 		o.loop.Report = func(pr Progress) { r.track.update(name, pr) }
 		o.loop.env.Logf = func(format string, args ...any) { r.track.log(name+": "+format, args...) }
 	}
-	o.config = r.runConfig(s, info, cfg)
-	o.config["init"] = r.Profile.Init
-	if loaded != "" {
-		o.config["init_checkpoint"] = loaded
-	}
+	o.config = r.fullConfig(s, info, cfg, loaded)
 	return o, nil
+}
+
+// fullConfig is the config a run records, and whose hash its checkpoints
+// carry: runConfig and where the model started (loaded: the checkpoint
+// Init loaded, "" for none).
+func (r *Runner) fullConfig(s RunSpec, info ModelInfo, cfg methods.Config, loaded string) map[string]string {
+	c := r.runConfig(s, info, cfg)
+	c["init"] = r.Profile.Init
+	if loaded != "" {
+		c["init_checkpoint"] = loaded
+	}
+	return c
 }
 
 // initModel initialises m as Profile.Init says (see Builders.Init).

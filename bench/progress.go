@@ -125,6 +125,20 @@ func (t *tracker) end(name string, work float64) {
 	}
 }
 
+// drop removes work name from the runs in flight without counting it as
+// a run (a shared first wake); the tokens it trained count.
+func (t *tracker) drop(name string) {
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if r := t.live[name]; r != nil {
+		t.tokens += r.tokens
+	}
+	delete(t.live, name)
+}
+
 // close ends the in-place line with a newline.
 func (t *tracker) close() {
 	if t == nil {

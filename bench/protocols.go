@@ -69,7 +69,7 @@ func sequence(ctx context.Context, l *Loop, ts []Task, steps []int, next Task, n
 	}
 	var periods []Period
 	for i, t := range ts {
-		periods = append(periods, Period{Task: t, Steps: steps[i], Label: fmt.Sprintf("task %d (%s)", i+1, t.Name()), Stream: uint64(i)})
+		periods = append(periods, Period{Task: t, Steps: steps[i], Label: taskLabel(i, t), Stream: uint64(i)})
 	}
 	if next != nil {
 		periods = append(periods, Period{Task: next, Steps: nextSteps, Label: fmt.Sprintf("next day (%s)", next.Name()), Stream: uint64(len(ts))})
@@ -97,6 +97,12 @@ func sequence(ctx context.Context, l *Loop, ts []Task, steps []int, next Task, n
 	}
 	return &SequenceResult{R: pr.R, Loss: pr.Loss, NextDay: next != nil}, nil
 }
+
+// taskLabel is the label of the period of task i (0-based) of a
+// sequence; baseLabel that of the dormancy protocol's base task. Both are
+// training stream 0 when i is 0: the same period (see firstwake.go).
+func taskLabel(i int, t Task) string { return fmt.Sprintf("task %d (%s)", i+1, t.Name()) }
+func baseLabel(t Task) string        { return fmt.Sprintf("base task (%s)", t.Name()) }
 
 // RunDormancy trains the base task for steps wake steps, then days days:
 // day d wakes for daySteps steps on others[(d−1) mod len(others)] (the
@@ -134,7 +140,7 @@ func RunDormancy(l *Loop, base Task, others []Task, steps, days, daySteps, evalE
 	if pr.Done > days+1 {
 		return nil, fmt.Errorf("%s: the checkpoint has %d periods done; this run has %d", l.Name, pr.Done, days+1)
 	}
-	p := Period{Task: base, Steps: steps, Label: fmt.Sprintf("base task (%s)", base.Name()), Stream: 0}
+	p := Period{Task: base, Steps: steps, Label: baseLabel(base), Stream: 0}
 	if pr.Done == 0 {
 		if err := l.Wake(p); err != nil {
 			return nil, err

@@ -114,6 +114,12 @@ type Runner struct {
 	// Run fails before training anything.
 	TuneFrom string
 
+	// NoSharedWake makes every run train its first wake itself instead
+	// of resuming from a first wake shared with the other runs of its
+	// model, seed and task order (firstwake.go). The results are the
+	// same either way; sharing is faster.
+	NoSharedWake bool
+
 	// afterCheckpoint, when set (tests), runs after every checkpoint a
 	// run saves; an error stops the run there, as a kill would.
 	afterCheckpoint func(run string) error
@@ -294,6 +300,9 @@ func (r *Runner) Run() error {
 		}
 		r.track.plan(n, wake)
 		fns = append(fns, func() error { return r.runJob(j) })
+	}
+	if err := r.shareFirstWakes(todo); err != nil {
+		return err
 	}
 	if err := r.pool(fns); err != nil {
 		return err
