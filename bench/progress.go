@@ -113,10 +113,7 @@ func (t *tracker) end(name string, work float64) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if r := t.live[name]; r != nil {
-		t.tokens += r.tokens
-	}
-	delete(t.live, name)
+	t.remove(name)
 	t.done++
 	t.finished += work
 	if now := t.now(); t.tty || t.done == t.total || now.Sub(t.last) >= t.every {
@@ -133,6 +130,12 @@ func (t *tracker) drop(name string) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.remove(name)
+}
+
+// remove takes name off the runs in flight, keeping its tokens; t.mu is
+// held.
+func (t *tracker) remove(name string) {
 	if r := t.live[name]; r != nil {
 		t.tokens += r.tokens
 	}
