@@ -226,75 +226,88 @@ func Quick() Profile {
 // sequence (so that every model's learning and forgetting is measured)
 // and the retention protocol with its three arms.
 //
-// Budgets: 80 steps of 16 × 32 tokens per task (the most the time budget
-// allows: make bench within 20 minutes on two cores with the AVX2
-// kernel; twice the 40 of the first default profile, which left speech
-// and fiction unlearned, see below) at the learning rate chosen on the
-// validation splits; every evaluation scores 256 held-out windows of 32
-// tokens per domain (512 for bert-mini, so that at least 2,000 masked
-// positions are scored: 2,053–2,233 per domain,
-// TestDefaultEvaluationSize), the same windows for every method and
-// seed; 30 dormancy days of 4 wake steps and 2 sleep steps, the base task
-// scored every 5 days; EWC's λ fixed at the value tuned on the validation
-// splits (tuning inside `make bench` would cost about a fifth of its
-// time; -set grid.ewc.lambda=0,1,10,... tunes it again).
+// Budgets: 160 steps of 8 × 32 tokens per task (40,960 tokens: the most
+// the time budget allows, make bench within 20 minutes on two cores with
+// the AVX2 kernel; twice the tokens of the first default profile, which
+// left speech and fiction unlearned), with the batch size, warm-up and
+// learning rates chosen on the validation splits (below); every
+// evaluation scores 256 held-out windows of 32 tokens per domain (512 for
+// bert-mini, so that at least 2,000 masked positions are scored:
+// 2,053–2,233 per domain, TestDefaultEvaluationSize), the same windows
+// for every method and seed; 30 dormancy days of 8 wake steps and 4 sleep
+// steps (the same tokens a day as 4 and 2 steps of 16 rows), the base
+// task scored every 5 days; EWC's λ fixed at the value tuned on the
+// validation splits (tuning inside `make bench` would cost about a fifth
+// of its time; -set grid.ewc.lambda=0,1,10,... tunes it again).
 //
 // The validation evidence (2026-11-30; `sleepbench run -profile default
-// -protocol sequence -methods naive -seeds 1000 -set eval_split=validation
-// -set steps=S -set lr=LR -set min_lr=LR/10`, or -set
-// model_lr=bert-mini:LR for bert-mini, one tuning seed; the criterion is
-// the mean over the five tasks of the validation loss right after
-// training each, i.e. how well a task is learned, lower is better).
-// At 80 steps a task (seed 1000; seed 1001 in brackets where the two
-// best rates were close):
+// -protocol sequence -methods naive -models M -seeds 1000 -set
+// eval_split=validation -set batch=B -set steps=S -set warmup=W -set
+// lr=LR -set min_lr=LR/10`, or -set model_lr=M:LR for the minis; seed
+// 1001 in brackets where the two best were close). The criterion is the
+// mean over the five tasks of the validation loss right after training
+// each, i.e. how well a task is learned, lower is better. Batch size at
+// a fixed 40,960 tokens a task (B × S), warm-up 4, at each model's
+// earlier rate and its neighbours:
 //
-//	custom     lr 3e-4: 4.3651 nats   5e-4: 4.2792   1e-3: 4.1900 (4.1868)   2e-3: 4.1804 (4.1754)   3e-3: 4.2220
-//	gpt2-mini  lr 3e-4: 4.0505 nats   5e-4: 4.0082 (4.0021)   1e-3: 4.0273 (4.0192)   2e-3: 4.1605   3e-3: 4.2888
+//	custom     B 32 × 40:  lr 2e-3 4.2208 nats   3e-3 4.2326
+//	           B 16 × 80:  lr 3e-4 4.3651   5e-4 4.2792   1e-3 4.1900   2e-3 4.1804   3e-3 4.2220
+//	           B 8 × 160:  lr 5e-4 4.2005   1e-3 4.1475   2e-3 4.1855
+//	           B 4 × 320:  lr 5e-4 4.1524   1e-3 4.1439
+//	gpt2-mini  B 32 × 40:  lr 5e-4 4.0783   1e-3 4.0489
+//	           B 16 × 80:  lr 3e-4 4.0505   5e-4 4.0082   1e-3 4.0273   2e-3 4.1605   3e-3 4.2888
+//	           B 8 × 160:  lr 3e-4 3.9943 (3.9880)   5e-4 3.9842 (3.9749)   1e-3 4.0481
+//	           B 4 × 320:  lr 3e-4 3.9736   5e-4 3.9920
+//	bert-mini  B 32 × 40:  lr 3e-4 3.1517   5e-4 3.1397
+//	           B 16 × 80:  lr 1e-4 3.1792   2e-4 3.1346   3e-4 3.1208   5e-4 3.1280   1e-3 3.2004
+//	           B 8 × 160:  lr 2e-4 3.1126 (3.1259)   3e-4 3.1098 (3.1214)   5e-4 3.1351
+//	           B 4 × 320:  lr 2e-4 3.1035   3e-4 3.1149
 //
-// bert-mini, from its ALiBi base checkpoint (models/base, 2026-11-30;
-// -set model_lr=bert-mini:LR, and -set train_mask_rate=0.4 where named):
+// Smaller batches (more steps for the same tokens) learn better down to
+// the smallest tried, but a token costs more in smaller batches on the
+// minis: a validation run (one thread, AVX-512 kernel, the other core
+// busy) took gpt2-mini 52–57 s at batch 16, 56–58 s at batch 8 and 67–68
+// s at batch 4, bert-mini 59–67 s, 65–67 s and 78 s. By those ratios
+// batch 4 would take make bench to about 21 minutes on the AVX2 kernel
+// (an estimate: not run); batch 8 took 17 min 1 s (measured, README). So batch 8 × 160 steps, at the
+// rates interior to each model's batch-8 grid: custom 1e-3, gpt2-mini
+// 5e-4, bert-mini 3e-4 (bert-mini with 40% of training positions masked,
+// TrainMaskRate, its pretraining rate: at batch 16 it gave 3.1208 nats
+// against 3.1816 at 15%; validation scores always mask 15%). Warm-up at
+// batch 8 and those rates (steps; warm-up 4, 8, 16):
 //
-//	15% masked in training  lr 1e-4: 3.2112 nats   3e-4: 3.1816   1e-3: 3.3412   3e-3: 3.8644
-//	40% masked in training  lr 1e-4: 3.1792 nats   2e-4: 3.1346   3e-4: 3.1208   5e-4: 3.1280   1e-3: 3.2004
+//	custom     4.1475   4.1472   4.1471
+//	gpt2-mini  3.9842   3.9837   3.9846
+//	bert-mini  3.1098   3.1078   3.1061
 //
-// (validation scores always mask 15%; 40% is also the base checkpoint's
-// pretraining rate). Before the ALiBi checkpoint, bert-mini's 80-step
-// grid was lr 1e-4: 5.2230, 3e-4: 5.1954, 1e-3: 5.1996, 3e-3: 5.3100.
-// The grid had half-decade steps (3e-4, 1e-3, 3e-3) until 2026-11-30,
-// when 5e-4 and 2e-3 were added for every model: they moved custom from
-// 1e-3 to 2e-3 and gpt2-mini from 1e-3 to 5e-4, on both seeds.
+// (at batch 16 warm-up 0, 4, 8, 16 gave custom 4.1805 4.1804 4.1803
+// 4.1804, gpt2-mini 4.0104 4.0082 4.0084 4.0076, bert-mini 3.1247 3.1208
+// 3.1179 3.1159), so warm-up 16 (10% of a task), the lowest mean over the
+// three models. The validation accuracy gains right after each task over
+// the base checkpoint (points, tasks in order, seed 1000) at batch 8 and
+// the chosen rates, warm-up 16: custom +6.8 +11.9 +2.6 +7.1 +1.7,
+// gpt2-mini +6.9 +12.1 +1.5 +7.8 +1.5, bert-mini +2.7 +8.6 +0.3 +1.5
+// −0.2. EWC and online EWC on custom at these budgets, validation ACC −
+// F (points/100) over seeds 1000 and 1001, λ in {0, 1, 10, 100, 1000,
+// 10⁴, 10⁵}:
 //
-// At 40 steps (the earlier budget, bert-mini before ALiBi; F is the loss
-// forgetting):
+//	ewc        .1157 .1616 .1749 .1761 .1705 .1653 .1628  → λ = 100 (interior)
+//	ewc-online .1157 .1721 .1850 .1797 .1720 .1656 .1632  → λ = 10 (interior)
+//
+// (`sleepbench run -profile default -protocol sequence -methods
+// ewc,ewc-online -models custom -set grid.ewc.lambda=0,1,10,100,1000,
+// 10000,100000 -set grid.ewc-online.lambda=... -tune-only`,
+// OUT/tune/custom/*.config.json; the batch-16 budgets had chosen the same
+// λs.) Before 2026-11-30 the default was batch 16 × 80 steps, warm-up 4,
+// lr 2e-3 for custom; at 40 steps a task (the first default budget, F is
+// the loss forgetting):
 //
 //	custom     lr 3e-4: 4.5066 nats (F 0.103)   1e-3: 4.3629 (F 0.249)   3e-3: 4.3726 (F 0.488)
 //	gpt2-mini  lr 3e-4: 4.2224 nats (F 0.240)   1e-3: 4.1791 (F 0.470)   3e-3: 4.4829 (F 0.689)
 //	bert-mini  lr 3e-4: 5.2322 nats (F 0.029)   1e-3: 5.2494 (F 0.094)   3e-3: 5.3220 (F 0.133)
 //
-// so 80 steps, lr = 2e-3 (min_lr 2e-4) for custom, and per model
-// (ModelLR; min_lr scales with it) 5e-4 for gpt2-mini and 3e-4 with 40%
-// of training positions masked (TrainMaskRate) for bert-mini. The
-// validation accuracy gains right after each task over the base
-// checkpoint (points, tasks in order, seeds 1000 / 1001) at the chosen
-// rates: custom +6.1 +11.5 +1.6 +6.5 +1.0 / +6.1 +11.8 +2.3 +6.4 +1.0,
-// gpt2-mini +6.2 +11.5 +2.0 +7.2 +1.9 / +6.2 +11.4 +1.9 +7.3 +1.4,
-// bert-mini (seed 1000) +2.8 +7.8 +0.9 +1.3 −0.1 (15% masked in
-// training: +1.4 +7.9 −0.2 +1.4 −0.6; from the pre-ALiBi checkpoint,
-// which ignored the context at [MASK]: +1.3 −0.1 +0.1 +1.5 +0.2). At the
-// earlier choice (1e-3 for both decoders) gpt2-mini's fiction gained +1.0
-// / +0.4. EWC and online EWC on custom at 80 steps and lr 2e-3,
-// validation ACC − F (points/100) over seeds 1000 and 1001, λ in {0, 1,
-// 10, 100, 1000, 10⁴, 10⁵}:
-//
-//	ewc        .1012 .1566 .1677 .1724 .1616 .1543 .1530  → λ = 100 (interior)
-//	ewc-online .1012 .1673 .1775 .1750 .1630 .1549 .1534  → λ = 10 (interior)
-//
-// (`sleepbench run -profile default -protocol sequence -methods
-// ewc,ewc-online -models custom -set lr=2e-3 -set min_lr=2e-4 -set
-// grid.ewc.lambda=0,1,10,100,1000,10000,100000 -set
-// grid.ewc-online.lambda=... -tune-only`, OUT/tune/custom/*.config.json;
-// at lr 1e-3 the same grid had chosen λ = 10 for both, at 40 and at 80
-// steps.)
+// (bert-mini from the checkpoint before ALiBi, which ignored the context
+// at [MASK]).
 func Default() Profile {
 	seqMethods := []string{"naive", "ewc", "ewc-online", "replay", "aisp", "replay-matched", "aisp-priority", "aisp-replay-only", "aisp-no-noise", "joint"}
 	sleepArms := []string{"naive", "aisp", "replay-matched"}
@@ -318,21 +331,21 @@ func Default() Profile {
 		Objective:      LM,
 		Init:           InitBase,
 		Ctx:            32,
-		Batch:          16,
+		Batch:          8,
 		EvalBatch:      64,
 		EvalRows:       256,
 		EvalRowsMasked: 512,
-		Steps:          80,
-		LR:             2e-3,
-		MinLR:          2e-4,
+		Steps:          160,
+		LR:             1e-3,
+		MinLR:          1e-4,
 		ModelLR:        map[string]float64{"gpt2-mini": 5e-4, "bert-mini": 3e-4},
 		TrainMaskRate:  0.4,
-		Warmup:         4,
+		Warmup:         16,
 		Schedule:       Cosine,
 		ClipNorm:       1,
 		WeightDecay:    0.01,
 		Days:           30,
-		DaySteps:       4,
+		DaySteps:       8,
 		EvalEvery:      5,
 		SleepRatio:     0.5,
 		PruneFrac:      0.3,
