@@ -375,11 +375,8 @@ func (r *Runner) removeCheckpoint(path string) error {
 	}
 	// A process killed while writing a checkpoint leaves its temporary
 	// file (see saveCheckpoint); the run that finishes removes them.
-	stale, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp*"))
-	for _, f := range stale {
-		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
+	if err := results.RemoveTemps(path); err != nil {
+		return err
 	}
 	root := filepath.Join(r.Out, "checkpoints")
 	for dir := filepath.Dir(path); strings.HasPrefix(dir, root); dir = filepath.Dir(dir) {

@@ -254,9 +254,10 @@ func BenchmarkCheckpoint(b *testing.B) {
 	}
 }
 
-// A temporary file that a killed process left while writing a checkpoint
-// is removed when the run finishes, so no folder is left behind.
-func TestStaleCheckpointTempRemoved(t *testing.T) {
+// The temporary files that a killed process left while writing a
+// checkpoint or a result file are removed when the run is done again, so
+// no stray file or folder is left behind.
+func TestStaleTempsRemoved(t *testing.T) {
 	out := t.TempDir()
 	r := checkpointRunner(t, out, "naive")
 	r.Profile.Plans = r.Profile.Plans[:1] // the sequence only
@@ -268,10 +269,23 @@ func TestStaleCheckpointTempRemoved(t *testing.T) {
 	if err := os.WriteFile(stale, []byte("half a checkpoint"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// A kill while the result file was being written leaves its
+	// temporary file beside it.
+	runDir := filepath.Join(out, "runs/sequence/custom/naive")
+	if err := os.MkdirAll(runDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	staleRun := filepath.Join(runDir, ".seed1.json.tmp654321")
+	if err := os.WriteFile(staleRun, []byte(`{"schema_version": "1", "R": [[0.`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if err := r.Run(); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(out, "checkpoints")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("checkpoints folder left behind (err %v)", err)
+	}
+	if _, err := os.Stat(staleRun); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%s left behind (err %v)", staleRun, err)
 	}
 }

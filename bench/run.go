@@ -29,6 +29,13 @@ func (r *Runner) runJob(job []RunSpec) error {
 		return err
 	}
 	defer lock.release(r)
+	// A process killed while writing a result file leaves its temporary
+	// file; the job's lock holder removes it.
+	for _, s := range job {
+		if err := results.RemoveTemps(filepath.Join(r.Out, s.File)); err != nil {
+			return err
+		}
+	}
 	if first.Protocol == Dormancy {
 		if !r.exists(first) {
 			err = r.runDormancy(first)

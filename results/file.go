@@ -3,6 +3,7 @@ package results
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -38,6 +39,23 @@ func IsRunFile(name string) bool {
 		return false
 	}
 	return !strings.HasSuffix(name, ".config.json")
+}
+
+// RemoveTemps deletes the temporary files WriteAtomic leaves beside path
+// when its process is killed mid-write. Only the process that owns path
+// (a run's lock holder) may call it: it would delete another writer's
+// file in progress.
+func RemoveTemps(path string) error {
+	stale, err := filepath.Glob(filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp*"))
+	if err != nil {
+		return err
+	}
+	for _, f := range stale {
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
 }
 
 // WriteAtomic writes a file so that a reader sees either the old file or

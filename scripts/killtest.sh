@@ -82,8 +82,10 @@ for i in $(seq 1 "$KILLS"); do
 		delay_ms=$((delay_ms / 2))
 		if [ "$try" -eq 6 ]; then echo "killtest: kill $i: no kill landed in 6 tries" >&2; exit 1; fi
 	done
-	ckpts=$(find "$out/checkpoints" -name '*.ckpt' 2>/dev/null | wc -l)
-	runs=$(find "$out/runs" -name '*.json' 2>/dev/null | wc -l)
+	# (A kill can land before the first run file or checkpoint exists:
+	# find fails then, which pipefail would turn into an exit.)
+	ckpts=$( (find "$out/checkpoints" -name '*.ckpt' 2>/dev/null || true) | wc -l)
+	runs=$( (find "$out/runs" -name '*.json' 2>/dev/null || true) | wc -l)
 	what="killed at $((delay_ms / 1000)).$(( (delay_ms % 1000) / 100 )) s with $runs run files and $ckpts checkpoints"
 	t1=$(now_ms)
 	reruns=0
