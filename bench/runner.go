@@ -244,7 +244,8 @@ func contains(list []string, s string) bool {
 }
 
 // Run runs every run of the profile (of this shard) that has no result
-// file yet, tuning first the methods that have a grid, then calls Finish.
+// file yet, tuning first the methods that have a grid and training the
+// first wakes that runs share (firstwake.go), then calls Finish.
 func (r *Runner) Run() error {
 	if err := r.Validate(); err != nil {
 		return err
