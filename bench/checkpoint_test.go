@@ -279,13 +279,32 @@ func TestStaleTempsRemoved(t *testing.T) {
 	if err := os.WriteFile(staleRun, []byte(`{"schema_version": "1", "R": [[0.`), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// And a kill while the reports were written leaves theirs (from
+	// before this process started: a live writer's are newer).
+	old := time.Now().Add(-time.Hour)
+	var reportTemps []string
+	for _, f := range []string{".tables.md.tmp111", "plots/.forgetting-custom-naive.png.tmp222"} {
+		path := filepath.Join(out, f)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte("half a report"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(path, old, old); err != nil {
+			t.Fatal(err)
+		}
+		reportTemps = append(reportTemps, path)
+	}
 	if err := r.Run(); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(out, "checkpoints")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("checkpoints folder left behind (err %v)", err)
 	}
-	if _, err := os.Stat(staleRun); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("%s left behind (err %v)", staleRun, err)
+	for _, f := range append(reportTemps, staleRun) {
+		if _, err := os.Stat(f); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s left behind (err %v)", f, err)
+		}
 	}
 }

@@ -247,6 +247,7 @@ func contains(list []string, s string) bool {
 // file yet, tuning first the methods that have a grid and training the
 // first wakes that runs share (firstwake.go), then calls Finish.
 func (r *Runner) Run() error {
+	began := time.Now() // the real clock: it is compared with files' times
 	if err := r.Validate(); err != nil {
 		return err
 	}
@@ -317,6 +318,9 @@ func (r *Runner) Run() error {
 	if r.Finish != nil && len(r.mine()) > 0 {
 		// A shard can own no job (the hash leaves it empty): it has
 		// only its config.json, which merge reads, and no tables.
+		if err := removeReportTemps(r.Out, began); err != nil {
+			return err
+		}
 		return r.Finish(r.Out)
 	}
 	return nil
