@@ -267,9 +267,11 @@ func Quick() Profile {
 // the smallest tried, but a token costs more in smaller batches on the
 // minis: a validation run (one thread, AVX-512 kernel, the other core
 // busy) took gpt2-mini 52–57 s at batch 16, 56–58 s at batch 8 and 67–68
-// s at batch 4, bert-mini 59–67 s, 65–67 s and 78 s. By those ratios
-// batch 4 would take make bench to about 21 minutes on the AVX2 kernel
-// (an estimate: not run); batch 8 took 17 min 1 s (measured, README). So batch 8 × 160 steps, at the
+// s at batch 4, bert-mini 59–67 s, 65–67 s and 78 s (custom 11, 11 and
+// 13 s). Batch 8 took make bench 17 min 1 s on the AVX2 kernel
+// (measured, README); by those ratios (batch 4 ≈ 1.15–1.2 × batch 8)
+// batch 4 would take about 20 minutes, the whole budget with no margin
+// (an estimate: not run), so batch 8. So batch 8 × 160 steps, at the
 // rates interior to each model's batch-8 grid: custom 1e-3, gpt2-mini
 // 5e-4, bert-mini 3e-4 (bert-mini with 40% of training positions masked,
 // TrainMaskRate, its pretraining rate: at batch 16 it gave 3.1208 nats
