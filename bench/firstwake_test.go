@@ -14,9 +14,9 @@ import (
 // sharedRunner is a runner of the tiny real profile (every protocol) with
 // a fixed clock and peak memory, so that two output folders can be
 // compared byte for byte, and its progress log in log.
-func sharedRunner(t *testing.T, out string, log *strings.Builder, meths ...string) *Runner {
+func sharedRunner(t *testing.T, out string, log *strings.Builder, set []string, meths ...string) *Runner {
 	t.Helper()
-	p := tiny(t, Overrides{Methods: meths, Set: []string{"steps=3", "days=2", "day_steps=2"}})
+	p := tiny(t, Overrides{Methods: meths, Set: append([]string{"steps=3", "days=2", "day_steps=2"}, set...)})
 	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	return &Runner{
 		Profile: p, Build: Real(), Data: dataDir(t), Out: out, Jobs: 2, Cores: 2, Finish: WriteReports,
@@ -27,31 +27,37 @@ func sharedRunner(t *testing.T, out string, log *strings.Builder, meths ...strin
 // Runs that share their first wake write the same files, byte for byte,
 // as runs that each train it alone: AISP (whose wake fills and scores its
 // buffer), EWC, joint and naive share one wake per protocol pair; replay
-// (which mixes its buffer in from the second step) trains alone.
+// (which mixes its buffer in from the second step) trains alone. Both
+// objectives: language modelling, and classification with its heads.
 func TestSharedFirstWakeIdentical(t *testing.T) {
 	meths := []string{"naive", "ewc", "aisp", "joint", "replay"}
-	dir := t.TempDir()
-	var alone, shared strings.Builder
-	a := sharedRunner(t, filepath.Join(dir, "alone"), &alone, meths...)
-	a.NoSharedWake = true
-	if err := a.Run(); err != nil {
-		t.Fatal(err)
-	}
-	b := sharedRunner(t, filepath.Join(dir, "shared"), &shared, meths...)
-	if err := b.Run(); err != nil {
-		t.Fatal(err)
-	}
-	// 4 methods × (the sequence job with its compression run, the
-	// dormancy run): 8 runs share one wake.
-	if want := "first wake of 8 runs (custom, seed 1): trained once"; !strings.Contains(shared.String(), want) {
-		t.Errorf("the progress log does not say %q:\n%s", want, shared.String())
-	}
-	if strings.Contains(alone.String(), "first wake of") {
-		t.Errorf("NoSharedWake shared a wake:\n%s", alone.String())
-	}
-	want, got := tree(t, a.Out), tree(t, b.Out)
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("shared first wakes changed the output (-alone +shared):\n%s", diff)
+	for _, objective := range []string{LM, Classify} {
+		t.Run(objective, func(t *testing.T) {
+			dir := t.TempDir()
+			var alone, shared strings.Builder
+			set := []string{"objective=" + objective}
+			a := sharedRunner(t, filepath.Join(dir, "alone"), &alone, set, meths...)
+			b := sharedRunner(t, filepath.Join(dir, "shared"), &shared, set, meths...)
+			a.NoSharedWake = true
+			if err := a.Run(); err != nil {
+				t.Fatal(err)
+			}
+			if err := b.Run(); err != nil {
+				t.Fatal(err)
+			}
+			// 4 methods × (the sequence job with its compression run, the
+			// dormancy run): 8 runs share one wake.
+			if want := "first wake of 8 runs (custom, seed 1): trained once"; !strings.Contains(shared.String(), want) {
+				t.Errorf("the progress log does not say %q:\n%s", want, shared.String())
+			}
+			if strings.Contains(alone.String(), "first wake of") {
+				t.Errorf("NoSharedWake shared a wake:\n%s", alone.String())
+			}
+			want, got := tree(t, a.Out), tree(t, b.Out)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("shared first wakes changed the output (-alone +shared):\n%s", diff)
+			}
+		})
 	}
 }
 
@@ -107,7 +113,7 @@ func TestSharedFirstWakeRefusesLiars(t *testing.T) {
 			reg.Register(methods.Info{Name: c.name, PlainFirstWake: methods.AlwaysPlain,
 				New: func(methods.Config) (methods.Method, error) { return c.m(), nil }})
 			var log strings.Builder
-			r := sharedRunner(t, t.TempDir(), &log, "naive", c.name)
+			r := sharedRunner(t, t.TempDir(), &log, nil, "naive", c.name)
 			r.Profile.Plans = r.Profile.Plans[:1] // the sequence
 			r.Build.Methods = reg
 			err := r.Run()
