@@ -238,7 +238,7 @@ type fanOut struct {
 	step  int
 	err   error // the first broken promise; stops the wake at the next step
 
-	params, grads []float32 // copies before the hooks, to check them against
+	params, grads uint64 // bitsHash of each before the hooks, to check them against
 }
 
 func (f *fanOut) fail(format string, args ...any) {
@@ -257,28 +257,27 @@ func (f *fanOut) names() string {
 	return strings.Join(n, ", ")
 }
 
-// sameBits reports whether a and b hold the same float32 bits.
-func sameBits(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
+// bitsHash is a 64-bit hash of the bits of a (FNV-1a over 32-bit words),
+// so that the checks keep no copy of the parameters or gradients: a
+// copy would add two models' worth of memory to a big model's run.
+func bitsHash(a []float32) uint64 {
+	h := uint64(14695981039346656037)
+	for _, v := range a {
+		h ^= uint64(math.Float32bits(v))
+		h *= 1099511628211
 	}
-	for i := range a {
-		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
-			return false
-		}
-	}
-	return true
+	return h
 }
 
 func (f *fanOut) BeginTask(env *methods.Env, t methods.TaskData) error {
-	f.params = append(f.params[:0], f.model.Params().Data...)
+	f.params = bitsHash(f.model.Params().Data)
 	for _, s := range f.runs {
 		s.env.Cfg, s.env.Tasks = env.Cfg, env.Tasks
 		if err := s.m.BeginTask(s.env, t); err != nil {
 			return fmt.Errorf("%s: BeginTask: %w", s.spec.Name(), err)
 		}
 	}
-	if !sameBits(f.params, f.model.Params().Data) {
+	if f.params != bitsHash(f.model.Params().Data) {
 		return fmt.Errorf("the BeginTask of one of %s changed the parameters, which a method with a plain first wake (PlainFirstWake) may not do", f.names())
 	}
 	return nil
@@ -289,7 +288,7 @@ func (f *fanOut) TrainBatch(_ *methods.Env, b *models.Batch) (*models.Batch, err
 		return nil, f.err
 	}
 	f.step++
-	f.params = append(f.params[:0], f.model.Params().Data...)
+	f.params = bitsHash(f.model.Params().Data)
 	before := b.Clone()
 	for _, s := range f.runs {
 		got, err := s.m.TrainBatch(s.env, b)
@@ -303,7 +302,7 @@ func (f *fanOut) TrainBatch(_ *methods.Env, b *models.Batch) (*models.Batch, err
 	if !reflect.DeepEqual(before, b) {
 		return nil, fmt.Errorf("the TrainBatch of one of %s changed the batch it was given at step %d", f.names(), f.step)
 	}
-	if !sameBits(f.params, f.model.Params().Data) {
+	if f.params != bitsHash(f.model.Params().Data) {
 		return nil, fmt.Errorf("the TrainBatch of one of %s changed the parameters at step %d, which a method with a plain first wake (PlainFirstWake) may not do", f.names(), f.step)
 	}
 	return b, nil
@@ -311,13 +310,13 @@ func (f *fanOut) TrainBatch(_ *methods.Env, b *models.Batch) (*models.Batch, err
 
 func (f *fanOut) AddPenalty(*methods.Env) float64 {
 	g := f.model.Grads().Data
-	f.grads = append(f.grads[:0], g...)
+	f.grads = bitsHash(g)
 	for _, s := range f.runs {
 		if pen := s.m.AddPenalty(s.env); pen != 0 {
 			f.fail("%s: method %s claims a plain first wake (PlainFirstWake), but its AddPenalty returned %v at step %d", s.spec.Name(), s.spec.Method, pen, f.step)
 		}
 	}
-	if !sameBits(f.grads, g) || !sameBits(f.params, f.model.Params().Data) {
+	if f.grads != bitsHash(g) || f.params != bitsHash(f.model.Params().Data) {
 		f.fail("the AddPenalty of one of %s changed the gradients or the parameters at step %d, which a method with a plain first wake (PlainFirstWake) may not do", f.names(), f.step)
 	}
 	return 0

@@ -95,6 +95,15 @@ func (*copyist) TrainBatch(_ *methods.Env, b *models.Batch) (*models.Batch, erro
 	return b.Clone(), nil
 }
 
+// sneak claims a plain first wake and reports no penalty, but adds one
+// to the gradients all the same.
+type sneak struct{ liar }
+
+func (m *sneak) AddPenalty(env *methods.Env) float64 {
+	m.liar.AddPenalty(env)
+	return 0
+}
+
 // A method that breaks its PlainFirstWake promise stops the shared wake
 // with an error naming the run and what it did.
 func TestSharedFirstWakeRefusesLiars(t *testing.T) {
@@ -105,6 +114,7 @@ func TestSharedFirstWakeRefusesLiars(t *testing.T) {
 	}{
 		{"liar", func() methods.Method { return &liar{} }, "sequence/custom/liar/seed1: method liar claims a plain first wake (PlainFirstWake), but its AddPenalty returned"},
 		{"copyist", func() methods.Method { return &copyist{} }, "sequence/custom/copyist/seed1: method copyist claims a plain first wake (PlainFirstWake), but its TrainBatch returned another batch than it was given at step 1"},
+		{"sneak", func() methods.Method { return &sneak{} }, "the AddPenalty of one of sequence/custom/naive/seed1, sequence/custom/sneak/seed1 changed the gradients or the parameters at step 2"}, // at step 1 its pull is still 0
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			reg := &methods.Registry{}
