@@ -104,6 +104,14 @@ func (m *sneak) AddPenalty(env *methods.Env) float64 {
 	return 0
 }
 
+// mover claims a plain first wake but nudges a weight in TrainBatch.
+type mover struct{ copyist }
+
+func (*mover) TrainBatch(env *methods.Env, b *models.Batch) (*models.Batch, error) {
+	env.Model.Params().Data[0] += 1e-3
+	return b, nil
+}
+
 // A method that breaks its PlainFirstWake promise stops the shared wake
 // with an error naming the run and what it did.
 func TestSharedFirstWakeRefusesLiars(t *testing.T) {
@@ -114,7 +122,8 @@ func TestSharedFirstWakeRefusesLiars(t *testing.T) {
 	}{
 		{"liar", func() methods.Method { return &liar{} }, "sequence/custom/liar/seed1: method liar claims a plain first wake (PlainFirstWake), but its AddPenalty returned"},
 		{"copyist", func() methods.Method { return &copyist{} }, "sequence/custom/copyist/seed1: method copyist claims a plain first wake (PlainFirstWake), but its TrainBatch returned another batch than it was given at step 1"},
-		{"sneak", func() methods.Method { return &sneak{} }, "the AddPenalty of one of sequence/custom/naive/seed1, sequence/custom/sneak/seed1 changed the gradients or the parameters at step 2"}, // at step 1 its pull is still 0
+		{"mover", func() methods.Method { return &mover{} }, "the TrainBatch or AddPenalty of one of sequence/custom/naive/seed1, sequence/custom/mover/seed1 changed the parameters at step 1"},
+		{"sneak", func() methods.Method { return &sneak{} }, "the AddPenalty of one of sequence/custom/naive/seed1, sequence/custom/sneak/seed1 changed the gradients at step 2"}, // at step 1 its pull is still 0
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			reg := &methods.Registry{}
