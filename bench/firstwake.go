@@ -41,10 +41,15 @@ import (
 // leaves the gradients alone; no hook changes the parameters or takes an
 // env.Step.
 
-// wakeGroup is the jobs (each led by its first run) that share one first
-// wake.
+// wakeGroup is the jobs that share one first wake: each job's first run
+// and its method's config.
 type wakeGroup struct {
-	jobs [][]RunSpec
+	runs []wakeRun
+}
+
+type wakeRun struct {
+	spec RunSpec
+	cfg  methods.Config
 }
 
 // wakeGroups groups the jobs of todo that can share their first wake:
@@ -80,11 +85,11 @@ func (r *Runner) wakeGroups(todo [][]RunSpec) ([]wakeGroup, error) {
 			index[key] = g
 			groups = append(groups, wakeGroup{})
 		}
-		groups[g].jobs = append(groups[g].jobs, j)
+		groups[g].runs = append(groups[g].runs, wakeRun{s, cfg})
 	}
 	var out []wakeGroup
 	for _, g := range groups {
-		if len(g.jobs) >= 2 {
+		if len(g.runs) >= 2 {
 			out = append(out, g)
 		}
 	}
@@ -108,7 +113,7 @@ func (r *Runner) shareFirstWakes(todo [][]RunSpec) error {
 // sharer is one run of a shared first wake: its method, with an Env and
 // env.RNG stream of its own.
 type sharer struct {
-	spec   RunSpec
+	wakeRun
 	m      methods.Method
 	env    *methods.Env
 	src    *rand.PCG
@@ -118,7 +123,7 @@ type sharer struct {
 
 // shareFirstWake trains the first wake of group g once, calling every
 // run's hooks, and writes each run's checkpoint at its end.
-func (r *Runner) shareFirstWake(g wakeGroup) (err error) {
+func (r *Runner) shareFirstWake(g wakeGroup) error {
 	start := r.now()
 	var runs []*sharer
 	defer func() {
@@ -126,15 +131,15 @@ func (r *Runner) shareFirstWake(g wakeGroup) (err error) {
 			s.lock.release(r)
 		}
 	}()
-	for _, j := range g.jobs {
-		lock, err := r.lockRun(j[0])
+	for _, w := range g.runs {
+		lock, err := r.lockRun(w.spec)
 		if errors.Is(err, errBusy) {
 			continue // runJob notes it
 		}
 		if err != nil {
 			return err
 		}
-		runs = append(runs, &sharer{spec: j[0], lock: lock})
+		runs = append(runs, &sharer{wakeRun: w, lock: lock})
 	}
 	if len(runs) < 2 {
 		return nil // the run trains alone
@@ -154,17 +159,14 @@ func (r *Runner) shareFirstWake(g wakeGroup) (err error) {
 	loaded := o.config["init_checkpoint"]
 	sequence := false
 	for _, s := range runs {
-		cfg, err := r.methodConfig(s.spec.Model, s.spec.Method, s.spec.Protocol)
-		if err != nil {
-			return err
-		}
-		if s.m, err = r.Build.Methods.New(s.spec.Method, cfg); err != nil {
+		var err error
+		if s.m, err = r.Build.Methods.New(s.spec.Method, s.cfg); err != nil {
 			return fmt.Errorf("%s: %w", s.spec.Name(), err)
 		}
 		if _, ok := s.m.(methods.Checkpointer); !ok {
 			return fmt.Errorf("%s: method %T does not implement methods.Checkpointer, so it cannot share its first wake", s.spec.Name(), s.m)
 		}
-		s.config = r.fullConfig(s.spec, minfo, cfg, loaded)
+		s.config = r.fullConfig(s.spec, minfo, s.cfg, loaded)
 		s.src = rand.NewPCG(lead.Seed, streamMethod)
 		name := s.spec.Name()
 		s.env = &methods.Env{
@@ -190,8 +192,10 @@ func (r *Runner) shareFirstWake(g wakeGroup) (err error) {
 	fan := &fanOut{runs: runs, model: l.Model}
 	l.Method = fan
 	if r.track != nil {
+		// Each step advances every run's planned work: weigh it so for
+		// the ETA.
 		name := l.Name
-		r.track.begin(name, r.cost(lead.Model))
+		r.track.begin(name, r.cost(lead.Model)*float64(len(runs)))
 		defer r.track.drop(name)
 		l.Report = func(pr Progress) { r.track.update(name, pr) }
 	}
