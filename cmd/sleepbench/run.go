@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -51,6 +52,7 @@ func runRun(args []string) error {
 	shards := fs.Int("shards", 0, "the number of shards, for schedulers that set no count (Kubernetes Indexed Jobs: the Job's completions)")
 	tuneOnly := fs.Bool("tune-only", false, "only tune the profile's methods that have a grid (for every shard), then stop; give the folder to the shards' -tune-from")
 	tuneFrom := fs.String("tune-from", "", "reuse the tuning of this folder (made by -tune-only with the same settings) instead of tuning again")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole command to this file (read it with go tool pprof)")
 	var sets setFlags
 	fs.Var(&sets, "set", "override a setting, key=value (repeatable): a profile key, METHOD.KEY or grid.METHOD.KEY=v1,v2")
 	fs.Usage = func() {
@@ -101,6 +103,17 @@ func runRun(args []string) error {
 	fmt.Fprintf(os.Stderr, "sleepbench run: profile %s, backend %s, %d jobs, CPU %s\n", p.Name, bench.BackendLabel(), r.Jobs, cpuName())
 	if sh.Count > 1 {
 		fmt.Fprintf(os.Stderr, "sleepbench run: shard %s (from %s); merge the shards' folders with sleepbench merge\n", sh, sh.From)
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("-cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("-cpuprofile %s: %w", *cpuProfile, err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	start := time.Now()
 	if err := r.Run(); err != nil {
