@@ -273,7 +273,7 @@ func Quick() Profile {
 // batch 4 would take about 20 minutes, the whole budget with no margin
 // (an estimate: not run), so batch 8. So batch 8 × 160 steps, at the
 // rates interior to each model's batch-8 grid: custom 1e-3, gpt2-mini
-// 5e-4, bert-mini 3e-4 (bert-mini with 40% of training positions masked,
+// 5e-4, bert-mini 3e-4 (re-chosen below: 1e-4) (bert-mini with 40% of training positions masked,
 // TrainMaskRate, its pretraining rate: at batch 16 it gave 3.1208 nats
 // against 3.1816 at 15%; validation scores always mask 15%). Warm-up at
 // batch 8 and those rates (steps; warm-up 4, 8, 16):
@@ -289,7 +289,36 @@ func Quick() Profile {
 // the base checkpoint (points, tasks in order, seed 1000) at batch 8 and
 // the chosen rates, warm-up 16: custom +6.8 +11.9 +2.6 +7.1 +1.7,
 // gpt2-mini +6.9 +12.1 +1.5 +7.8 +1.5, bert-mini +2.7 +8.6 +0.3 +1.5
-// −0.2. EWC and online EWC on custom at these budgets, validation ACC −
+// −0.2.
+//
+// bert-mini's rate is then chosen again, under a constraint the loss
+// criterion does not see: every domain must be learned in accuracy
+// (the accuracy right after task j above the base checkpoint's, the
+// 95% interval over seeds excluding 0). At 3e-4, speech and fiction,
+// the two domains nearest the base corpus, are not: training on the task
+// before (scripture, computing) costs them 3–4 points, and their own 160
+// steps only win that back. The gains over the base checkpoint (points,
+// tasks in order, seeds 1000–1002, 2,048 validation windows per domain
+// (-set eval_rows_masked=2048, about 8,500 masked positions, so that the
+// scoring noise is small), no next day (-set interference=); criterion
+// as above):
+//
+//	lr 1e-4  speech +0.64 +0.89 +0.91  fiction +0.87 +0.79 +0.93  (others ≥ +1.48)  criterion 3.1417
+//	lr 2e-4  speech +0.32 +0.19 +0.57  fiction +0.61 +0.47 +0.32  (others ≥ +2.00)  criterion 3.1093
+//	lr 3e-4  speech −0.35 −0.25 +0.10  fiction −0.04 +0.14 −0.08  (others ≥ +1.98)  criterion 3.1065
+//
+// (seed 1000 alone: 5e-4 speech −1.57, fiction −1.44, criterion 3.1303;
+// 1e-3 −4.78, −4.01, 3.2527; 3e-4 with 60% or 15% of training positions
+// masked: speech −0.49 and −1.08; 3e-4 with 320 steps a task, twice the
+// time, +0.89 and +0.51, criterion 3.0240). Only 1e-4 learns every domain
+// (speech +0.81 ± 0.37, fiction +0.86 ± 0.17; at 2e-4 speech +0.36 ±
+// 0.48), so bert-mini trains at 1e-4: the rate with the lowest criterion
+// among those that learn every domain. It forgets less (average rise
+// of validation loss after the fifth task 0.088 nats, against 0.198 at
+// 3e-4). custom and gpt2-mini learn every domain at their criterion's
+// rates (above), so theirs stay.
+//
+// EWC and online EWC on custom at these budgets, validation ACC −
 // F (points/100) over seeds 1000 and 1001, λ in {0, 1, 10, 100, 1000,
 // 10⁴, 10⁵}:
 //
@@ -340,7 +369,7 @@ func Default() Profile {
 		Steps:          160,
 		LR:             1e-3,
 		MinLR:          1e-4,
-		ModelLR:        map[string]float64{"gpt2-mini": 5e-4, "bert-mini": 3e-4},
+		ModelLR:        map[string]float64{"gpt2-mini": 5e-4, "bert-mini": 1e-4},
 		TrainMaskRate:  0.4,
 		Warmup:         16,
 		Schedule:       Cosine,
