@@ -2,11 +2,9 @@ package bench
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/sleepbench/sleepbench/results"
@@ -48,28 +46,11 @@ func WriteReports(out string) error {
 // removeReportTemps deletes the temporary files that an earlier process,
 // killed while writing the reports (tables, scores, plots) or config.json
 // of out, left there: those older than before, the start of this
-// process. A report another live process is writing is newer, or renamed
-// away long before this process reaches its reports.
+// process (results.RemoveStaleTemps).
 func removeReportTemps(out string, before time.Time) error {
 	for _, dir := range []string{out, filepath.Join(out, results.PlotsDir)} {
-		entries, err := os.ReadDir(dir)
-		if errors.Is(err, os.ErrNotExist) {
-			continue
-		}
-		if err != nil {
+		if err := results.RemoveStaleTemps(dir, before); err != nil {
 			return err
-		}
-		for _, e := range entries {
-			if e.IsDir() || !strings.HasPrefix(e.Name(), ".") || !strings.Contains(e.Name(), ".tmp") {
-				continue
-			}
-			info, err := e.Info()
-			if err != nil || !info.ModTime().Before(before) {
-				continue
-			}
-			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return err
-			}
 		}
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // File names in an output folder.
@@ -41,16 +42,43 @@ func IsRunFile(name string) bool {
 	return !strings.HasSuffix(name, ".config.json")
 }
 
+// tempPattern is the os.CreateTemp pattern of WriteAtomic's temporary
+// file for path: hidden, beside it, named after it.
+func tempPattern(path string) string { return "." + filepath.Base(path) + ".tmp*" }
+
 // RemoveTemps deletes the temporary files WriteAtomic leaves beside path
 // when its process is killed mid-write. Only the process that owns path
 // (a run's lock holder) may call it: it would delete another writer's
 // file in progress.
 func RemoveTemps(path string) error {
-	stale, err := filepath.Glob(filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp*"))
+	stale, err := filepath.Glob(filepath.Join(filepath.Dir(path), tempPattern(path)))
 	if err != nil {
 		return err
 	}
+	return removeAll(stale)
+}
+
+// RemoveStaleTemps deletes, in folder dir, the temporary files of
+// WriteAtomic last written before before: those a killed process left,
+// when before is the start of the calling process (a live writer's are
+// newer, or renamed away). A missing dir has none.
+func RemoveStaleTemps(dir string, before time.Time) error {
+	stale, err := filepath.Glob(filepath.Join(dir, tempPattern("*")))
+	if err != nil {
+		return err
+	}
+	var old []string
 	for _, f := range stale {
+		if info, err := os.Stat(f); err == nil && info.Mode().IsRegular() && info.ModTime().Before(before) {
+			old = append(old, f)
+		}
+	}
+	return removeAll(old)
+}
+
+// removeAll removes files, any of which may be gone already.
+func removeAll(files []string) error {
+	for _, f := range files {
 		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
@@ -66,7 +94,7 @@ func WriteAtomic(path string, write func(f *os.File) error) (err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("creating folder for %s: %w", path, err)
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	f, err := os.CreateTemp(dir, tempPattern(path))
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
