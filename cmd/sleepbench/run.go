@@ -109,11 +109,16 @@ func runRun(args []string) error {
 		if err != nil {
 			return fmt.Errorf("-cpuprofile: %w", err)
 		}
-		defer f.Close()
 		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
 			return fmt.Errorf("-cpuprofile %s: %w", *cpuProfile, err)
 		}
-		defer pprof.StopCPUProfile()
+		defer func() {
+			pprof.StopCPUProfile()
+			if err := f.Close(); err != nil {
+				fmt.Fprintf(os.Stderr, "sleepbench run: -cpuprofile %s: %v\n", *cpuProfile, err)
+			}
+		}()
 	}
 	start := time.Now()
 	if err := r.Run(); err != nil {

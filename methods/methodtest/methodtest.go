@@ -77,10 +77,10 @@ const unknownKey = "methodtest_no_such_setting"
 //     to those of the run that was not cut. A method without the
 //     interface fails here: the harness could not resume its runs;
 //   - plain-first-wake, for a method whose Info.PlainFirstWake holds at
-//     its defaults: in the
-//     first task's wake steps TrainBatch returns the batch it was given,
-//     and after them the parameters are bit-identical to those of plain
-//     fine-tuning (hooks that do nothing) on the same seed and data.
+//     its defaults: in the first task's wake steps TrainBatch returns the
+//     batch it was given, and after them the parameters are bit-identical
+//     to those of plain fine-tuning (hooks that do nothing) on the same
+//     seed and data.
 //
 // Every run uses the method's defaults.
 func Run(t *testing.T, reg *methods.Registry, name string) {
